@@ -1,1 +1,20 @@
-export {}
+/**
+ * Everything an App Token session needs on Node, in one layer.
+ *
+ * @since 0.1.0
+ */
+export * as NodeAppToken from "./NodeAppToken.js"
+
+/**
+ * The App Token hasher on `node:crypto`.
+ *
+ * @since 0.1.0
+ */
+export * as NodeTokenHasher from "./NodeTokenHasher.js"
+
+/**
+ * The whole stack configured from the `KALTURA_*` environment variables: `Layer.provide(AppTokenLive)`.
+ *
+ * @since 0.1.0
+ */
+export { AppTokenLive } from "./NodeAppToken.js"

@@ -1,0 +1,352 @@
+/**
+ * The Kaltura API v3 transport that every service here uses: one call is one
+ * `POST {serviceUrl}/api_v3/service/{service}/action/{action}` with a JSON body, decoded with `Schema`,
+ * with Kaltura's HTTP-200 errors turned into typed failures and transient faults retried.
+ *
+ * @since 0.1.0
+ */
+import * as HttpClient from "@effect/platform/HttpClient"
+import type * as HttpClientError from "@effect/platform/HttpClientError"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import { identity } from "effect/Function"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
+import * as Predicate from "effect/Predicate"
+import * as Redacted from "effect/Redacted"
+import * as Schedule from "effect/Schedule"
+import * as Schema from "effect/Schema"
+import { KalturaConfig } from "./KalturaConfig.js"
+import {
+  KalturaApiError,
+  type KalturaCallError,
+  KalturaDecodeError,
+  KalturaHttpError,
+  KalturaTransportError,
+  KnownCode,
+  scrub,
+  withAttempts
+} from "./KalturaError.js"
+
+/**
+ * One Kaltura API call. Parameter values may be `Redacted`: they are unwrapped only into the request
+ * body. `undefined` and `null` parameters are not sent. The KS, when given, goes in the body as `ks`,
+ * never in the URL or a header.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface Request {
+  readonly service: string
+  readonly action: string
+  readonly params?: Readonly<Record<string, unknown>> | undefined
+  readonly ks?: Redacted.Redacted<string> | undefined
+}
+
+/**
+ * A decoded result with the timing facts needed to turn server times into local deadlines: when the
+ * request was sent and answered (`Clock` milliseconds) and the server's `Date` header, if any.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface Response<A> {
+  readonly result: A
+  readonly sentAt: number
+  readonly receivedAt: number
+  readonly serverDate: Option.Option<number>
+}
+
+/**
+ * @since 0.1.0
+ * @category Models
+ */
+export interface Service {
+  /** The API host calls go to, without a trailing slash. */
+  readonly serviceUrl: string
+  /** Sends a request and decodes its result with `schema`, with retries for transient faults. */
+  readonly execute: <A, I>(
+    request: Request,
+    schema: Schema.Schema<A, I>
+  ) => Effect.Effect<Response<A>, KalturaCallError>
+  /** Like `execute`, returning only the result. */
+  readonly call: <A, I>(request: Request, schema: Schema.Schema<A, I>) => Effect.Effect<A, KalturaCallError>
+}
+
+/**
+ * The Kaltura API transport.
+ *
+ * @since 0.1.0
+ * @category Context
+ */
+export class KalturaApi extends Context.Tag("@kaltura-effect/core/KalturaApi")<KalturaApi, Service>() {}
+
+/**
+ * Transport options; every field has a default.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface Options {
+  /** How long one attempt (request and body) may take. Default 10 seconds. */
+  readonly timeout?: Duration.DurationInput | undefined
+  /**
+   * When to retry a transient failure (it receives the error). Default {@link defaultRetrySchedule}.
+   * Permanent failures are never retried, whatever the schedule.
+   */
+  readonly retrySchedule?: Schedule.Schedule<unknown, KalturaCallError> | undefined
+  /** Changes the injected `HttpClient`, e.g. to add a proxy header or tracing. */
+  readonly transformClient?: ((client: HttpClient.HttpClient) => HttpClient.HttpClient) | undefined
+}
+
+/**
+ * The default per-attempt timeout.
+ *
+ * @since 0.1.0
+ * @category Defaults
+ */
+export const defaultTimeout: Duration.Duration = Duration.seconds(10)
+
+/**
+ * The default retry policy for transient faults: about 200 ms doubling, jittered, at most 4 retries;
+ * a rate-limited call (`ACTION_BLOCKED`) waits five times longer.
+ *
+ * @since 0.1.0
+ * @category Defaults
+ */
+export const defaultRetrySchedule: Schedule.Schedule<unknown, KalturaCallError> = Schedule.identity<
+  KalturaCallError
+>().pipe(
+  Schedule.intersect(Schedule.exponential("200 millis", 2)),
+  Schedule.modifyDelay(([error], delay) =>
+    error._tag === "KalturaApiError" && error.code === KnownCode.ACTION_BLOCKED ? Duration.times(delay, 5) : delay
+  ),
+  Schedule.intersect(Schedule.recurs(4)),
+  Schedule.jittered
+)
+
+// ---------------------------------------------------------------------------------------------------------
+// Decoding
+// ---------------------------------------------------------------------------------------------------------
+
+/**
+ * A number that may arrive as a JSON number or a numeric string (Kaltura emits PHP's runtime types).
+ *
+ * @since 0.1.0
+ * @category Schemas
+ */
+export const LenientNumber: Schema.Schema<number, number | string> = Schema.Union(
+  Schema.Number,
+  Schema.NumberFromString
+).pipe(Schema.filter((n) => Number.isFinite(n), { message: () => "a finite number" }))
+
+/**
+ * A string that may arrive as a number (e.g. the widget session's `userId: 0`).
+ *
+ * @since 0.1.0
+ * @category Schemas
+ */
+export const LenientString: Schema.Schema<string, string | number> = Schema.Union(
+  Schema.String,
+  Schema.Number.pipe(Schema.transform(Schema.String, { strict: true, decode: String, encode: Number }))
+)
+
+const ApiException = Schema.Struct({
+  objectType: Schema.Literal("KalturaAPIException"),
+  code: Schema.String,
+  message: Schema.optionalWith(Schema.String, { default: () => "" }),
+  // `args` is an object of strings, or PHP's empty array `[]` when the error has none
+  args: Schema.optionalWith(
+    Schema.Union(
+      Schema.Record({ key: Schema.String, value: Schema.Union(Schema.String, Schema.Number, Schema.Boolean) }),
+      Schema.Array(Schema.Unknown)
+    ),
+    { default: () => [] }
+  )
+})
+
+const describePath = (path: ReadonlyArray<PropertyKey>) =>
+  path.length === 0 ? "the body" : path.map((key) => JSON.stringify(String(key))).join(".")
+
+/**
+ * Describes a parse failure by where and what kind, never by the offending value (which may be a KS).
+ */
+const describeParseError = (error: ParseResult.ParseError): string => {
+  const issues = ParseResult.ArrayFormatter.formatErrorSync(error)
+  const parts = issues.slice(0, 3).map((issue) =>
+    `${issue._tag === "Missing" ? "missing" : "unexpected value"} at ${describePath(issue.path)}`
+  )
+  return parts.join("; ") + (issues.length > 3 ? ` (+${issues.length - 3} more)` : "")
+}
+
+const toBody = (request: Request, clientTag: string): string => {
+  const body: Record<string, unknown> = {}
+  for (const [name, value] of Object.entries(request.params ?? {})) {
+    if (value === undefined || value === null) continue
+    body[name] = Redacted.isRedacted(value) ? Redacted.value(value) : value
+  }
+  if (request.ks !== undefined) body.ks = Redacted.value(request.ks)
+  body.format = 1
+  body.clientTag = clientTag
+  return JSON.stringify(body)
+}
+
+const parseDateHeader = (value: string | undefined): Option.Option<number> => {
+  if (value === undefined) return Option.none()
+  const ms = Date.parse(value)
+  return Number.isFinite(ms) ? Option.some(ms) : Option.none()
+}
+
+/**
+ * Builds the transport on the injected `HttpClient`.
+ *
+ * @since 0.1.0
+ * @category Constructors
+ */
+export const make = (
+  options: Options & {
+    /** The API host, e.g. `https://www.kaltura.com`. Validate it with `KalturaConfig.validateServiceUrl`. */
+    readonly serviceUrl: string
+    /** Sent as `clientTag`. */
+    readonly clientTag: string
+  }
+): Effect.Effect<Service, never, HttpClient.HttpClient> =>
+  Effect.gen(function*() {
+    const serviceUrl = options.serviceUrl.replace(/\/+$/, "")
+    const timeout = Duration.decode(options.timeout ?? defaultTimeout)
+    const retrySchedule = options.retrySchedule ?? defaultRetrySchedule
+    const httpClient = (yield* HttpClient.HttpClient).pipe(
+      HttpClient.mapRequest(HttpClientRequest.acceptJson),
+      options.transformClient ?? identity
+    )
+
+    const attemptOnce = <A, I>(
+      request: Request,
+      decode: (u: unknown) => Effect.Effect<A, ParseResult.ParseError>
+    ): Effect.Effect<Response<A>, KalturaCallError> => {
+      const { action, service } = request
+      const fail = { service, action, attempts: 1 }
+      const transportError = (error: HttpClientError.HttpClientError) =>
+        new KalturaTransportError({
+          ...fail,
+          reason: "Transport",
+          description: error._tag === "RequestError"
+            ? `${error.reason} error${error.description ? `: ${scrub(error.description)}` : ""}`
+            : `${error.reason} error reading the response`
+        })
+      return Effect.gen(function*() {
+        const sentAt = yield* Effect.clockWith((clock) => clock.currentTimeMillis)
+        const httpRequest = HttpClientRequest.post(`${serviceUrl}/api_v3/service/${service}/action/${action}`).pipe(
+          HttpClientRequest.bodyText(toBody(request, options.clientTag), "application/json")
+        )
+        const { body, headers, status } = yield* httpClient.execute(httpRequest).pipe(
+          Effect.flatMap((response) =>
+            response.status === 200
+              ? Effect.map(response.text, (body) => ({ status: response.status, headers: response.headers, body }))
+              : Effect.succeed({ status: response.status, headers: response.headers, body: "" })
+          ),
+          Effect.scoped,
+          Effect.mapError(transportError),
+          Effect.timeoutFail({
+            duration: timeout,
+            onTimeout: () =>
+              new KalturaTransportError({
+                ...fail,
+                reason: "Timeout",
+                description: `no complete response within ${Duration.format(timeout)}`
+              })
+          })
+        )
+        const receivedAt = yield* Effect.clockWith((clock) => clock.currentTimeMillis)
+        if (status !== 200) return yield* new KalturaHttpError({ ...fail, status })
+        let json: unknown
+        try {
+          json = JSON.parse(body)
+        } catch {
+          return yield* new KalturaDecodeError({
+            ...fail,
+            reason: "NotJson",
+            description: `the body is not JSON (${body.length} characters, content-type ${
+              headers["content-type"] ?? "none"
+            })`
+          })
+        }
+        if (Predicate.isRecord(json) && json.objectType === "KalturaAPIException") {
+          const exception = yield* Schema.decodeUnknown(ApiException)(json).pipe(
+            Effect.mapError((error) =>
+              new KalturaDecodeError({ ...fail, reason: "UnexpectedShape", description: describeParseError(error) })
+            )
+          )
+          const args: Record<string, string> = {}
+          if (!Array.isArray(exception.args)) {
+            for (const [name, value] of Object.entries(exception.args)) args[name] = scrub(String(value))
+          }
+          return yield* new KalturaApiError({
+            ...fail,
+            code: exception.code,
+            kalturaMessage: scrub(exception.message),
+            args
+          })
+        }
+        const result = yield* decode(json).pipe(
+          Effect.mapError((error) =>
+            new KalturaDecodeError({ ...fail, reason: "UnexpectedShape", description: describeParseError(error) })
+          )
+        )
+        return { result, sentAt, receivedAt, serverDate: parseDateHeader(headers["date"]) }
+      })
+    }
+
+    const execute = <A, I>(
+      request: Request,
+      schema: Schema.Schema<A, I>
+    ): Effect.Effect<Response<A>, KalturaCallError> => {
+      const decode = Schema.decodeUnknown(schema, { onExcessProperty: "ignore" })
+      return Effect.suspend(() => {
+        let attempts = 0
+        return Effect.suspend(() => {
+          attempts++
+          return attemptOnce(request, decode)
+        }).pipe(
+          Effect.tapError((error) =>
+            error.isTransient
+              ? Effect.logDebug("Kaltura call failed; retrying if the policy allows").pipe(
+                Effect.annotateLogs({ error: error._tag, attempt: attempts })
+              )
+              : Effect.void
+          ),
+          Effect.retry({ schedule: retrySchedule, while: (error) => error.isTransient }),
+          Effect.mapError((error) => withAttempts(error, attempts))
+        )
+      }).pipe(
+        Effect.annotateLogs({ "kaltura.service": request.service, "kaltura.action": request.action }),
+        Effect.withSpan("KalturaApi.call", {
+          attributes: { "kaltura.service": request.service, "kaltura.action": request.action }
+        })
+      )
+    }
+
+    return KalturaApi.of({
+      serviceUrl,
+      execute,
+      call: (request, schema) => Effect.map(execute(request, schema), (response) => response.result)
+    })
+  })
+
+/**
+ * The transport for the configured service URL and client tag, on the `HttpClient` in context.
+ *
+ * @since 0.1.0
+ * @category Layers
+ */
+export const layer = (options?: Options): Layer.Layer<KalturaApi, never, HttpClient.HttpClient | KalturaConfig> =>
+  Layer.effect(
+    KalturaApi,
+    Effect.flatMap(
+      KalturaConfig,
+      (config) => make({ ...options, serviceUrl: config.serviceUrl, clientTag: config.clientTag })
+    )
+  )

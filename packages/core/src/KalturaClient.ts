@@ -1,0 +1,118 @@
+/**
+ * Authenticated Kaltura API calls: the "now make other API calls" step. Each call carries the current
+ * App Token KS in its body; a call told that its KS expired or was revoked (`INVALID_KS` with
+ * `EXPIRED` or `LOGOUT`) invalidates that session generation, waits for the one refresh, and is retried
+ * once.
+ *
+ * @since 0.1.0
+ */
+import * as HttpBody from "@effect/platform/HttpBody"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import type * as Schema from "effect/Schema"
+import { AppTokenSession, type AppTokenSessionError } from "./AppTokenSession.js"
+import { KalturaApi } from "./KalturaApi.js"
+import { isExpiredOrRevokedKs } from "./KalturaError.js"
+
+/**
+ * @since 0.1.0
+ * @category Models
+ */
+export interface Service {
+  /**
+   * Calls `service.action` with `params` and the current KS, decoding the result with `schema`.
+   *
+   * @example
+   * ```ts
+   * import { KalturaClient } from "@kaltura-effect/core"
+   * import { Effect, Schema } from "effect"
+   *
+   * const EntryList = Schema.Struct({ totalCount: Schema.Number })
+   * const program = Effect.gen(function*() {
+   *   const client = yield* KalturaClient.KalturaClient
+   *   const list = yield* client.call("baseEntry", "list", { pager: { pageSize: 5 } }, EntryList)
+   *   return list.totalCount
+   * })
+   * ```
+   */
+  readonly call: <A, I>(
+    service: string,
+    action: string,
+    params: Readonly<Record<string, unknown>>,
+    schema: Schema.Schema<A, I>
+  ) => Effect.Effect<A, AppTokenSessionError>
+}
+
+/**
+ * Authenticated Kaltura API calls.
+ *
+ * @since 0.1.0
+ * @category Context
+ */
+export class KalturaClient extends Context.Tag("@kaltura-effect/core/KalturaClient")<KalturaClient, Service>() {}
+
+/**
+ * @since 0.1.0
+ * @category Constructors
+ */
+export const make: Effect.Effect<Service, never, AppTokenSession | KalturaApi> = Effect.gen(function*() {
+  const session = yield* AppTokenSession
+  const api = yield* KalturaApi
+  return KalturaClient.of({
+    call: (service, action, params, schema) =>
+      Effect.gen(function*() {
+        const current = yield* session.get
+        const first = yield* Effect.either(api.call({ service, action, params, ks: current.ks }, schema))
+        if (Either.isRight(first)) return first.right
+        if (!isExpiredOrRevokedKs(first.left)) return yield* first.left
+        // Only the first of N concurrent failures with this generation drops it; all join one refresh.
+        yield* session.invalidateGeneration(current.generation)
+        yield* Effect.logInfo("Kaltura rejected the KS as expired or revoked; refreshing and retrying once")
+        const renewed = yield* session.get
+        return yield* api.call({ service, action, params, ks: renewed.ks }, schema)
+      }).pipe(
+        Effect.withSpan("KalturaClient.call", { attributes: { "kaltura.service": service, "kaltura.action": action } })
+      )
+  })
+})
+
+/**
+ * @since 0.1.0
+ * @category Layers
+ */
+export const layer: Layer.Layer<KalturaClient, never, AppTokenSession | KalturaApi> = Layer.effect(KalturaClient, make)
+
+/**
+ * An `HttpClient` transformer for users who build their own Kaltura requests: it adds the current KS
+ * as the `ks` field of each request's JSON body (only `POST` requests with a JSON object body are
+ * changed). Re-authentication on `INVALID_KS` is up to the caller, through `invalidateGeneration`.
+ *
+ * @since 0.1.0
+ * @category Transformers
+ */
+export const withKs = (
+  session: AppTokenSession["Type"]
+) =>
+<E, R>(client: HttpClient.HttpClient.With<E, R>): HttpClient.HttpClient.With<E | AppTokenSessionError, R> =>
+  HttpClient.mapRequestEffect(client, (request) => {
+    if (request.method !== "POST" || request.body._tag !== "Uint8Array") return Effect.succeed(request)
+    const body = request.body
+    const text = new TextDecoder().decode(body.body)
+    let json: unknown
+    try {
+      json = JSON.parse(text)
+    } catch {
+      return Effect.succeed(request)
+    }
+    if (typeof json !== "object" || json === null || Array.isArray(json)) return Effect.succeed(request)
+    return Effect.map(session.ks, (ks) =>
+      HttpClientRequest.setBody(
+        request,
+        HttpBody.text(JSON.stringify({ ...json, ks: Redacted.value(ks) }), body.contentType)
+      ))
+  })

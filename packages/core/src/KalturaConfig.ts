@@ -1,0 +1,354 @@
+/**
+ * The settings of one App Token: where the Kaltura API is, which partner and token, and what kind
+ * of session to ask for. Validated once, before any request is sent.
+ *
+ * @since 0.1.0
+ */
+import * as Config from "effect/Config"
+import * as ConfigError from "effect/ConfigError"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
+
+/**
+ * The digest an App Token was created with. Kaltura's App Token guide uses `SHA256`, which is our
+ * default; note that the server treats a token created **without** a hash type as `SHA1`.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export const HashType = Schema.Literal("MD5", "SHA1", "SHA256", "SHA512")
+
+/**
+ * @since 0.1.0
+ * @category Models
+ */
+export type HashType = typeof HashType.Type
+
+/**
+ * Kaltura's `KalturaSessionType`: `USER` (0) or `ADMIN` (2). Type 1 does not exist in the API.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export const SessionType = {
+  USER: 0,
+  ADMIN: 2
+} as const
+
+/**
+ * @since 0.1.0
+ * @category Models
+ */
+export type SessionType = typeof SessionType[keyof typeof SessionType]
+
+/**
+ * A setting that was missing or malformed, refused before any request was sent. `field` is the option
+ * name, `env` the environment variable it is read from, `expected` what would have been accepted.
+ * The rejected value is never echoed, so a misplaced secret cannot end up in a log.
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export class KalturaConfigError extends Schema.TaggedError<KalturaConfigError>(
+  "@kaltura-effect/core/KalturaConfigError"
+)("KalturaConfigError", {
+  field: Schema.String,
+  env: Schema.String,
+  expected: Schema.String
+}) {
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    return `Invalid Kaltura setting "${this.field}" (${this.env}): expected ${this.expected}`
+  }
+}
+
+/**
+ * What a caller supplies. Only `partnerId`, `appTokenId` and `token` are required.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface Options {
+  /** Base URL of the Kaltura API host. Default `https://www.kaltura.com`. `http://` only for loopback hosts. */
+  readonly serviceUrl?: string | undefined
+  /** The partner (account) id, a positive integer. */
+  readonly partnerId: number
+  /** The widget that mints the unprivileged KS. Default `_<partnerId>`, the partner's default widget. */
+  readonly widgetId?: string | undefined
+  /** The App Token's `id`, e.g. `0_ab12cd34`. */
+  readonly appTokenId: string
+  /** The App Token's `token` value (32 hex characters), not its id. */
+  readonly token: Redacted.Redacted<string>
+  /** The token's hash type. Default `SHA256`; a token created without one is `SHA1` on the server. */
+  readonly hashType?: HashType | undefined
+  /** The user the session is for. Ignored by the server when the token has a `sessionUserId`. */
+  readonly userId?: string | undefined
+  /** `USER` (0) or `ADMIN` (2). Ignored by the server when the token has a `sessionType`. */
+  readonly sessionType?: SessionType | "USER" | "ADMIN" | undefined
+  /** Requested lifetime in seconds; the server caps it by the token's `sessionDuration` and expiry. */
+  readonly expiry?: number | undefined
+  /** Extra privileges, e.g. `"urirestrict:*,edit:1_abc"`; the token's own privileges cannot be widened. */
+  readonly sessionPrivileges?: string | undefined
+  /** Sent as `clientTag` with every call, for Kaltura's logs. Default `kaltura-effect`. */
+  readonly clientTag?: string | undefined
+}
+
+/**
+ * A validated configuration, as the services read it from the context.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface KalturaSettings {
+  /** Normalised, without a trailing slash. */
+  readonly serviceUrl: string
+  readonly partnerId: number
+  readonly widgetId: string
+  readonly appTokenId: string
+  readonly token: Redacted.Redacted<string>
+  readonly hashType: HashType
+  readonly userId: Option.Option<string>
+  readonly sessionType: Option.Option<SessionType>
+  readonly expiry: Option.Option<number>
+  readonly sessionPrivileges: Option.Option<string>
+  readonly clientTag: string
+}
+
+/**
+ * The validated settings of one App Token.
+ *
+ * @since 0.1.0
+ * @category Context
+ */
+export class KalturaConfig extends Context.Tag("@kaltura-effect/core/KalturaConfig")<
+  KalturaConfig,
+  KalturaSettings
+>() {}
+
+/**
+ * The environment variable each option is read from by {@link layerConfig}.
+ *
+ * @since 0.1.0
+ * @category Config
+ */
+export const envNames = {
+  serviceUrl: "KALTURA_SERVICE_URL",
+  partnerId: "KALTURA_PARTNER_ID",
+  widgetId: "KALTURA_WIDGET_ID",
+  appTokenId: "KALTURA_APP_TOKEN_ID",
+  token: "KALTURA_APP_TOKEN",
+  hashType: "KALTURA_APP_TOKEN_HASH_TYPE",
+  userId: "KALTURA_USER_ID",
+  sessionType: "KALTURA_SESSION_TYPE",
+  expiry: "KALTURA_SESSION_EXPIRY",
+  sessionPrivileges: "KALTURA_SESSION_PRIVILEGES",
+  clientTag: "KALTURA_CLIENT_TAG"
+} as const satisfies Record<keyof Options, string>
+
+/**
+ * Default API host.
+ *
+ * @since 0.1.0
+ * @category Config
+ */
+export const defaultServiceUrl = "https://www.kaltura.com"
+
+const invalid = (field: keyof Options, expected: string) =>
+  new KalturaConfigError({ field, env: envNames[field], expected })
+
+const isLoopbackHost = (hostname: string): boolean =>
+  hostname === "localhost" || hostname === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname)
+
+/**
+ * Checks a service URL: absolute `https:`, or `http:` to a loopback host only (a KS must not cross a
+ * network in clear text). Returns it without a trailing slash.
+ *
+ * @since 0.1.0
+ * @category Validation
+ */
+export const validateServiceUrl = (serviceUrl: string): Effect.Effect<string, KalturaConfigError> => {
+  const expected = "an absolute https:// URL (http:// only for 127.0.0.0/8, localhost or [::1])"
+  let url: URL
+  try {
+    url = new URL(serviceUrl)
+  } catch {
+    return Effect.fail(invalid("serviceUrl", expected))
+  }
+  if (url.username !== "" || url.password !== "" || url.search !== "" || url.hash !== "") {
+    return Effect.fail(invalid("serviceUrl", `${expected}, with no credentials, query or fragment`))
+  }
+  if (url.protocol === "https:" || (url.protocol === "http:" && isLoopbackHost(url.hostname))) {
+    return Effect.succeed(url.href.replace(/\/+$/, ""))
+  }
+  return Effect.fail(invalid("serviceUrl", expected))
+}
+
+const isPositiveInteger = (n: number) => Number.isSafeInteger(n) && n > 0
+const hashTypes: ReadonlyArray<string> = HashType.literals
+
+/**
+ * Parses a session type as users write it: `USER`/`ADMIN` (any case) or `0`/`2`.
+ *
+ * @since 0.1.0
+ * @category Validation
+ */
+export const parseSessionType = (input: SessionType | string): Option.Option<SessionType> => {
+  switch (typeof input === "string" ? input.trim().toUpperCase() : input) {
+    case 0:
+    case "0":
+    case "USER":
+      return Option.some(SessionType.USER)
+    case 2:
+    case "2":
+    case "ADMIN":
+      return Option.some(SessionType.ADMIN)
+    default:
+      return Option.none()
+  }
+}
+
+const optionalString = (field: keyof Options, value: string | undefined) =>
+  value === undefined
+    ? Effect.succeed(Option.none<string>())
+    : value.trim() === ""
+    ? Effect.fail(invalid(field, "a non-empty string when set"))
+    : Effect.succeed(Option.some(value))
+
+/**
+ * Validates options into settings, or fails with the first problem found.
+ *
+ * @since 0.1.0
+ * @category Constructors
+ * @example
+ * ```ts
+ * import { KalturaConfig } from "@kaltura-effect/core"
+ * import { Redacted } from "effect"
+ *
+ * const settings = KalturaConfig.make({
+ *   partnerId: 12345,
+ *   appTokenId: "0_ab12cd34",
+ *   token: Redacted.make("a1b2c3d4e5f60718293a4b5c6d7e8f90")
+ * })
+ * ```
+ */
+export const make = (options: Options): Effect.Effect<KalturaSettings, KalturaConfigError> =>
+  Effect.gen(function*() {
+    const serviceUrl = yield* validateServiceUrl(options.serviceUrl ?? defaultServiceUrl)
+    if (!isPositiveInteger(options.partnerId)) {
+      return yield* invalid("partnerId", "a positive integer")
+    }
+    const widgetId = options.widgetId ?? `_${options.partnerId}`
+    if (widgetId.trim() === "") return yield* invalid("widgetId", "a non-empty widget id such as _12345")
+    if (options.appTokenId.trim() === "") {
+      return yield* invalid("appTokenId", "the App Token id, e.g. 0_ab12cd34")
+    }
+    if (!Redacted.isRedacted(options.token) || Redacted.value(options.token).trim() === "") {
+      return yield* invalid("token", "the App Token's token value (not empty)")
+    }
+    const hashType = options.hashType ?? "SHA256"
+    if (!hashTypes.includes(hashType)) return yield* invalid("hashType", "one of MD5, SHA1, SHA256, SHA512")
+    let sessionType = Option.none<SessionType>()
+    if (options.sessionType !== undefined) {
+      sessionType = parseSessionType(options.sessionType)
+      if (Option.isNone(sessionType)) return yield* invalid("sessionType", "USER, ADMIN, 0 or 2")
+    }
+    if (options.expiry !== undefined && !isPositiveInteger(options.expiry)) {
+      return yield* invalid("expiry", "a positive whole number of seconds")
+    }
+    const clientTag = options.clientTag ?? "kaltura-effect"
+    if (clientTag.trim() === "") return yield* invalid("clientTag", "a non-empty string when set")
+    return {
+      serviceUrl,
+      partnerId: options.partnerId,
+      widgetId,
+      appTokenId: options.appTokenId,
+      token: options.token,
+      hashType,
+      userId: yield* optionalString("userId", options.userId),
+      sessionType,
+      expiry: Option.fromNullable(options.expiry),
+      sessionPrivileges: yield* optionalString("sessionPrivileges", options.sessionPrivileges),
+      clientTag
+    }
+  })
+
+const parseStrictInteger = (text: string): number => /^\s*[+-]?\d+\s*$/.test(text) ? Number(text) : Number.NaN
+
+/**
+ * Reads {@link Options} from the `KALTURA_*` environment variables (see {@link envNames}); the token is
+ * read as a `Redacted` value. Values are checked by {@link make}.
+ *
+ * @since 0.1.0
+ * @category Config
+ */
+export const options: Config.Config<Options> = Config.all({
+  serviceUrl: Config.option(Config.string(envNames.serviceUrl)),
+  partnerId: Config.string(envNames.partnerId),
+  widgetId: Config.option(Config.string(envNames.widgetId)),
+  appTokenId: Config.string(envNames.appTokenId),
+  token: Config.redacted(envNames.token),
+  hashType: Config.option(Config.string(envNames.hashType)),
+  userId: Config.option(Config.string(envNames.userId)),
+  sessionType: Config.option(Config.string(envNames.sessionType)),
+  expiry: Config.option(Config.string(envNames.expiry)),
+  sessionPrivileges: Config.option(Config.string(envNames.sessionPrivileges)),
+  clientTag: Config.option(Config.string(envNames.clientTag))
+}).pipe(Config.map((raw): Options => ({
+  serviceUrl: Option.getOrUndefined(raw.serviceUrl),
+  partnerId: parseStrictInteger(raw.partnerId),
+  widgetId: Option.getOrUndefined(raw.widgetId),
+  appTokenId: raw.appTokenId,
+  token: raw.token,
+  hashType: Option.getOrUndefined(Option.map(raw.hashType, (s) => s.trim().toUpperCase() as HashType)),
+  userId: Option.getOrUndefined(raw.userId),
+  // any text: `make` refuses what is not USER, ADMIN, 0 or 2
+  sessionType: Option.getOrUndefined(raw.sessionType) as Options["sessionType"],
+  expiry: Option.getOrUndefined(Option.map(raw.expiry, parseStrictInteger)),
+  sessionPrivileges: Option.getOrUndefined(raw.sessionPrivileges),
+  clientTag: Option.getOrUndefined(raw.clientTag)
+})))
+
+const missingField = (error: ConfigError.ConfigError): keyof Options => {
+  const text = String(error)
+  const entry = Object.entries(envNames).find(([, env]) => text.includes(env))
+  return (entry?.[0] ?? "token") as keyof Options
+}
+
+/**
+ * Reads and validates the settings from the `KALTURA_*` environment variables (through Effect's
+ * `ConfigProvider`, so tests can supply a map). A missing variable is a {@link KalturaConfigError}
+ * naming it.
+ *
+ * @since 0.1.0
+ * @category Config
+ */
+export const fromConfig: Effect.Effect<KalturaSettings, KalturaConfigError> = options.pipe(
+  Effect.catchAll((error) => {
+    const field = missingField(error)
+    return Effect.fail(invalid(field, ConfigError.isMissingDataOnly(error) ? "a value (it is not set)" : "a value"))
+  }),
+  Effect.flatMap(make)
+)
+
+/**
+ * Provides {@link KalturaConfig} from explicit options.
+ *
+ * @since 0.1.0
+ * @category Layers
+ */
+export const layer = (options: Options): Layer.Layer<KalturaConfig, KalturaConfigError> =>
+  Layer.effect(KalturaConfig, make(options))
+
+/**
+ * Provides {@link KalturaConfig} from the `KALTURA_*` environment variables.
+ *
+ * @since 0.1.0
+ * @category Layers
+ */
+export const layerConfig: Layer.Layer<KalturaConfig, KalturaConfigError> = Layer.effect(KalturaConfig, fromConfig)
