@@ -223,7 +223,7 @@ export const make = (
       options.transformClient ?? identity
     )
 
-    const attemptOnce = <A, I>(
+    const attemptOnce = <A>(
       request: Request,
       decode: (u: unknown) => Effect.Effect<A, ParseResult.ParseError>
     ): Effect.Effect<Response<A>, KalturaCallError> => {
