@@ -1,4 +1,6 @@
+import { assert } from "@effect/vitest"
 import { Effect } from "effect"
+import { createHash } from "node:crypto"
 
 /** A raw HTTP exchange with the fake server (fetch, live time). */
 export interface Exchange {
@@ -45,4 +47,37 @@ export const widgetKs = (baseUrl: string, partnerId: number) =>
   Effect.map(call(baseUrl, "session", "startWidgetSession", { widgetId: `_${partnerId}` }), (exchange) => {
     if (typeof exchange.json?.ks !== "string") throw new Error(`no widget KS: ${exchange.text}`)
     return exchange.json.ks as string
+  })
+
+/** Widget KS → hash → `appToken.startSession`, returning the exchange. */
+export const startSession = (
+  baseUrl: string,
+  token: { readonly id: string; readonly token: string; readonly hashType: "MD5" | "SHA1" | "SHA256" | "SHA512" },
+  params: Record<string, unknown> = {},
+  partnerId = 12345
+) =>
+  Effect.flatMap(widgetKs(baseUrl, partnerId), (ks) =>
+    call(baseUrl, "apptoken", "startSession", {
+      id: token.id,
+      tokenHash: createHash(token.hashType.toLowerCase()).update(ks + token.token).digest("hex"),
+      ks,
+      ...params
+    }))
+
+/** Asserts an API error body: HTTP 200, exact key order, and returns the parsed body. */
+export const expectApiError = (exchange: Exchange, code: string, message: string, args: unknown) => {
+  assert.strictEqual(exchange.status, 200, exchange.text)
+  assert.deepStrictEqual(Object.keys(exchange.json ?? {}), ["code", "message", "objectType", "args"], exchange.text)
+  assert.strictEqual(exchange.json.code, code, exchange.text)
+  assert.strictEqual(exchange.json.message, message)
+  assert.strictEqual(exchange.json.objectType, "KalturaAPIException")
+  assert.deepStrictEqual(exchange.json.args, args)
+}
+
+/** The INVALID_KS body for a reason / KS string. */
+export const expectInvalidKs = (exchange: Exchange, ksid: string) =>
+  expectApiError(exchange, "INVALID_KS", `Invalid KS "${ksid}", Error "-1,INVALID_STR"`, {
+    KSID: ksid,
+    ERR_CODE: "-1",
+    ERR_DESC: "INVALID_STR"
   })

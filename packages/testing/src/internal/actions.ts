@@ -76,10 +76,11 @@ const sessionTypeValue = (
   name: string
 ): Effect.Effect<Ks.SessionType | undefined, ApiError> => {
   if (raw === undefined || raw === "") return Effect.succeed(undefined)
-  const mapped = raw === "true" ? "1" : raw === "false" ? "0" : raw
+  // castSimpleType maps "true"/"false" to 1/0 first; "02" or " 2" are the integer 2
+  const mapped = raw === "true" ? "1" : raw === "false" ? "0" : /^\s*[+-]?\d+\s*$/.test(raw) ? String(phpInt(raw)) : raw
   if (mapped === "0") return Effect.succeed(0)
   if (mapped === "2") return Effect.succeed(2)
-  return Effect.fail(Errors.invalidEnumValue(raw, name, "KalturaSessionType"))
+  return Effect.fail(Errors.invalidEnumValue(mapped, name, "KalturaSessionType"))
 }
 
 const sessionTypeParam = (params: ParamObject, name: string) =>
