@@ -259,7 +259,7 @@ export const make = (options?: Options) =>
         return HttpServerResponse.text(reply.body, {
           status: reply.status,
           contentType: reply.contentType,
-          headers: { ...reply.headers, "x-me": "fake-kaltura" }
+          headers: { ...reply.headers, "x-me": "fake-kaltura", "x-kaltura-session": String(seq) }
         })
       })
 
