@@ -249,6 +249,11 @@ export interface Options {
    * fake requires a non-widget KS, so a test proves the client moved on to the app-token KS.
    */
   readonly allowWidgetKsForBaseEntryList?: boolean | undefined
+  /**
+   * Serve an identical `startWidgetSession` request (same widget id, expiry and ks) from a 600-second cache, as the
+   * real API cache may: the same KS comes back, with up to 600 s less lifetime than requested. Default `false`.
+   */
+  readonly widgetSessionCache?: boolean | undefined
 }
 
 /**

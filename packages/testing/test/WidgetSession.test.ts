@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Option } from "effect"
+import { Effect, Option, TestClock } from "effect"
 import { FakeKaltura } from "../src/index.js"
 import { call, expectApiError, expectInvalidKs } from "./utils.js"
 
@@ -109,6 +109,32 @@ describe("session.startWidgetSession (spec §2, §9)", () => {
         const response = yield* call(fake.url, "session", "startWidgetSession", { widgetId: "_4242" })
         const decoded = Buffer.from(response.json.ks, "base64").toString("utf8")
         assert.match(decoded, /^[0-9a-f]{40}\|4242;4242;\d+;0;[^;]*;0;view:\*,widget:1;;$/)
+      })
+    ))
+})
+
+describe("widget session realism knobs", () => {
+  it.effect("widgetSessionCache: the same KS for identical requests during 600 s (TestClock, sequential calls)", () =>
+    Effect.gen(function*() {
+      const fake = yield* FakeKaltura.FakeKaltura
+      const first = (yield* call(fake.url, "session", "startWidgetSession", { widgetId: "_12345", expiry: 3600 })).json
+      yield* TestClock.adjust("599 seconds")
+      const cached = (yield* call(fake.url, "session", "startWidgetSession", { widgetId: "_12345", expiry: 3600 })).json
+      assert.strictEqual(cached.ks, first.ks)
+      const other = (yield* call(fake.url, "session", "startWidgetSession", { widgetId: "_12345", expiry: 600 })).json
+      assert.notStrictEqual(other.ks, first.ks)
+      yield* TestClock.adjust("1 second")
+      const fresh = (yield* call(fake.url, "session", "startWidgetSession", { widgetId: "_12345", expiry: 3600 })).json
+      assert.notStrictEqual(fresh.ks, first.ks)
+      assert.strictEqual(Option.getOrThrow(yield* fake.decodeKs(fresh.ks)).validUntil, 600 + 3600)
+    }).pipe(Effect.provide(FakeKaltura.layer({ widgetSessionCache: true }))))
+
+  it.live("without the knob every call mints a new KS", () =>
+    withFake((fake) =>
+      Effect.gen(function*() {
+        const a = (yield* call(fake.url, "session", "startWidgetSession", { widgetId: "_12345" })).json.ks
+        const b = (yield* call(fake.url, "session", "startWidgetSession", { widgetId: "_12345" })).json.ks
+        assert.notStrictEqual(a, b)
       })
     ))
 })

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
-import { FakeKaltura, FakeKalturaFault } from "../src/index.js"
+import { Effect, Either } from "effect"
+import { FakeKaltura, FakeKalturaFault, Ks } from "../src/index.js"
 import { call, expectApiError, request, widgetKs } from "./utils.js"
 
 const withFake = <A, E>(f: (fake: FakeKaltura.Service) => Effect.Effect<A, E>) =>
@@ -279,6 +279,46 @@ describe("wire format (spec §4, §9)", () => {
         })
         assert.strictEqual(response.status, 200)
         assert.strictEqual(response.headers.get("access-control-allow-origin"), "*")
+      })
+    ))
+})
+
+describe("other server-side checks", () => {
+  it.live("control characters in a string parameter → INVALID_PARAMETER_CHAR", () =>
+    withFake((fake) =>
+      Effect.gen(function*() {
+        expectApiError(
+          yield* call(fake.url, "session", "startWidgetSession", { widgetId: "_123\u000145" }),
+          "INVALID_PARAMETER_CHAR",
+          "Invalid char in \"widgetId\" param",
+          { PARAM_NAME: "widgetId" }
+        )
+      })
+    ))
+
+  it.live("a blocked partner → SERVICE_FORBIDDEN_CONTENT_BLOCKED", () =>
+    withFake((fake) =>
+      Effect.gen(function*() {
+        yield* fake.seedPartner({ id: 666, blocked: true })
+        const ks = yield* fake.mintKs({ partnerId: 666, type: 0 })
+        expectApiError(
+          yield* call(fake.url, "baseEntry", "list", { ks }),
+          "SERVICE_FORBIDDEN_CONTENT_BLOCKED",
+          "The access to this service is forbidden since the specified partner is blocked",
+          []
+        )
+      })
+    ))
+
+  it.live("rotated admin secrets: KSs signed with any of them are accepted, new ones use the first", () =>
+    withFake((fake) =>
+      Effect.gen(function*() {
+        yield* fake.seedPartner({ id: 888, adminSecret: "old-secret" })
+        const old = yield* fake.mintKs({ partnerId: 888, type: 0 })
+        yield* fake.seedPartner({ id: 888, adminSecrets: ["new-secret", "old-secret"] })
+        assert.strictEqual((yield* call(fake.url, "baseEntry", "list", { ks: old })).json.totalCount, 3)
+        const fresh = yield* fake.mintKs({ partnerId: 888, type: 0 })
+        assert.isTrue(Either.isRight(Ks.decode(fresh, () => ["new-secret"])))
       })
     ))
 })

@@ -20,6 +20,8 @@ export interface DispatchContext {
   /** Server time, unix seconds. */
   readonly now: number
   readonly allowWidgetKsForBaseEntryList: boolean
+  /** Serve identical `startWidgetSession` requests from a 600 s cache, as the real API cache may. */
+  readonly widgetSessionCache: boolean
   readonly count: (key: string) => Effect.Effect<void>
 }
 
@@ -273,6 +275,9 @@ const startWidgetSession = action({
   run: (ctx, args: { widgetId: string; expiry: number }) =>
     Effect.gen(function*() {
       const state = yield* getState(ctx)
+      const cacheKey = `${args.widgetId}|${args.expiry}|${ctx.ksString ?? ""}`
+      const cached = ctx.widgetSessionCache ? state.widgetCache.get(cacheKey) : undefined
+      if (cached !== undefined && cached.until > ctx.now) return cached.response
       const match = /^_(\d+)$/.exec(args.widgetId)
       const partner = match === null ? undefined : state.partners.get(Number(match[1]))
       if (partner === undefined) return yield* Effect.fail(Errors.invalidWidgetId(args.widgetId))
@@ -283,7 +288,14 @@ const startWidgetSession = action({
         userId: "0",
         privileges: "view:*,widget:1"
       })!
-      return { partnerId: partner.id, ks, userId: 0, objectType: "KalturaStartWidgetSessionResponse" }
+      const response = { partnerId: partner.id, ks, userId: 0, objectType: "KalturaStartWidgetSessionResponse" }
+      if (ctx.widgetSessionCache) {
+        yield* Ref.update(ctx.state, (current) => ({
+          ...current,
+          widgetCache: new Map(current.widgetCache).set(cacheKey, { response, until: ctx.now + 600 })
+        }))
+      }
+      return response
     })
 })
 

@@ -131,6 +131,7 @@ export const make = (options?: Options) =>
           state,
           now: Math.floor(started / 1000),
           allowWidgetKsForBaseEntryList: options?.allowWidgetKsForBaseEntryList ?? false,
+          widgetSessionCache: options?.widgetSessionCache ?? false,
           count
         }
         const result = multi ? yield* multiRequest(ctx, params) : yield* Effect.merge(dispatch(ctx, params))

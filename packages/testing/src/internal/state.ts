@@ -17,6 +17,8 @@ export interface State {
   readonly revokedSessionIds: ReadonlyMap<string, number>
   /** A KS string → revoked until. */
   readonly revokedKs: ReadonlyMap<string, number>
+  /** `startWidgetSession` responses cached by request (the API cache's 600 s), when enabled. */
+  readonly widgetCache: ReadonlyMap<string, { readonly response: unknown; readonly until: number }>
 }
 
 /** @internal */
@@ -25,7 +27,8 @@ export const emptyState: State = {
   appTokens: new Map(),
   entries: [],
   revokedSessionIds: new Map(),
-  revokedKs: new Map()
+  revokedKs: new Map(),
+  widgetCache: new Map()
 }
 
 /** `<dc>_` + 8 characters of `[0-9a-z]`, like `AppToken::calculateId`. @internal */
