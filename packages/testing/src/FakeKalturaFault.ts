@@ -26,6 +26,12 @@ export type FakeKalturaFault = Data.TaggedEnum<{
   TruncatedJson: {}
   /** Answers `INVALID_KS` with `KSID "EXPIRED"`, whatever KS was sent (the server's clock ran ahead). */
   KsExpired: {}
+  /** Any API error (HTTP 200, `KalturaAPIException` body in the request's format), e.g. `ACTION_BLOCKED`. */
+  ApiError: {
+    readonly code: string
+    readonly message: string
+    readonly args?: Readonly<Record<string, string>> | undefined
+  }
   /** Any raw response. */
   Raw: {
     readonly status: number
@@ -35,8 +41,18 @@ export type FakeKalturaFault = Data.TaggedEnum<{
   }
 }>
 
-const { $is, $match, BadGateway, ConnectionReset, Delay, KsExpired, Raw, ServiceUnavailable, TruncatedJson } = Data
-  .taggedEnum<FakeKalturaFault>()
+const {
+  $is,
+  $match,
+  ApiError,
+  BadGateway,
+  ConnectionReset,
+  Delay,
+  KsExpired,
+  Raw,
+  ServiceUnavailable,
+  TruncatedJson
+} = Data.taggedEnum<FakeKalturaFault>()
 
 /**
  * Tests a fault's tag.
@@ -102,6 +118,21 @@ export const truncatedJson: FakeKalturaFault = TruncatedJson()
  * @category constructors
  */
 export const ksExpired: FakeKalturaFault = KsExpired()
+
+/**
+ * Any API error, answered as the server answers errors: HTTP 200 with `{code, message, objectType, args}` (`args`
+ * `[]` when empty), e.g. the rate limiter's
+ * `apiError({ code: "ACTION_BLOCKED", message: "Action \"startsession\" in service \"apptoken\" is blocked",
+ * args: { ACTION_NAME: "startsession", SERVICE_NAME: "apptoken" } })`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const apiError = (options: {
+  readonly code: string
+  readonly message: string
+  readonly args?: Readonly<Record<string, string>> | undefined
+}): FakeKalturaFault => ApiError(options)
 
 /**
  * Any raw response: status, body and optional content type (default `text/plain`) and headers.

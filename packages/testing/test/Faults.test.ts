@@ -219,3 +219,44 @@ describe("request log and counters", () => {
       })
     ))
 })
+
+describe("scripted API errors and concurrency", () => {
+  it.live("apiError: any Kaltura error as HTTP 200 (e.g. the rate limiter's ACTION_BLOCKED)", () =>
+    withFake((fake) =>
+      Effect.gen(function*() {
+        yield* fake.injectFault(
+          "appToken.startSession",
+          FakeKalturaFault.apiError({
+            code: "ACTION_BLOCKED",
+            message: "Action \"startsession\" in service \"apptoken\" is blocked",
+            args: { ACTION_NAME: "startsession", SERVICE_NAME: "apptoken" }
+          })
+        )
+        yield* fake.injectFault("appToken.startSession", FakeKalturaFault.apiError({ code: "X", message: "y" }))
+        const token = yield* fake.seedAppToken()
+        const blocked = yield* startSession(fake.url, token)
+        assert.strictEqual(
+          blocked.text,
+          "{\"code\":\"ACTION_BLOCKED\",\"message\":\"Action \\\"startsession\\\" in service \\\"apptoken\\\" is blocked\",\"objectType\":\"KalturaAPIException\",\"args\":{\"ACTION_NAME\":\"startsession\",\"SERVICE_NAME\":\"apptoken\"}}"
+        )
+        assert.deepStrictEqual((yield* startSession(fake.url, token)).json.args, [])
+        assert.strictEqual((yield* fake.requests).at(-1)!.errorCode, "X")
+      })
+    ))
+
+  it.live("requests are handled concurrently: a delayed call does not hold up others", () =>
+    withFake((fake) =>
+      Effect.gen(function*() {
+        yield* fake.injectFault("session.startWidgetSession", FakeKalturaFault.delay("600 millis"))
+        const finished: Array<string> = []
+        yield* Effect.all([
+          Effect.tap(widget(fake), () => Effect.sync(() => finished.push("slow"))),
+          Effect.zipRight(
+            Effect.sleep("50 millis"),
+            Effect.tap(call(fake.url, "baseEntry", "list"), () => Effect.sync(() => finished.push("fast")))
+          )
+        ], { concurrency: "unbounded" })
+        assert.deepStrictEqual(finished, ["fast", "slow"])
+      })
+    ))
+})

@@ -215,6 +215,16 @@ export const make = (options?: Options) =>
               : reply)
         case "KsExpired":
           return render(invalidKs("EXPIRED"), json, started)
+        case "ApiError":
+          return render(
+            new ApiError({
+              code: fault.code,
+              message: fault.message,
+              args: fault.args === undefined || Object.keys(fault.args).length === 0 ? [] : fault.args
+            }),
+            json,
+            started
+          )
         case "Raw":
           return Effect.succeed({
             _tag: "Response",
