@@ -114,7 +114,7 @@ export const phpUrlDecode = (value: string): string => {
   const source = Buffer.from(value.replace(/\+/g, " "), "utf8")
   for (let i = 0; i < source.length; i++) {
     const byte = source[i]!
-    if (byte === 0x25 && i + 2 < source.length + 0) {
+    if (byte === 0x25 && i + 2 < source.length) {
       const hex = String.fromCharCode(source[i + 1] ?? 0, source[i + 2] ?? 0)
       if (/^[0-9a-fA-F]{2}$/.test(hex)) {
         bytes.push(parseInt(hex, 16))
