@@ -6,6 +6,13 @@
 export * as AppTokenSession from "./AppTokenSession.js"
 
 /**
+ * Many App Token sessions in one process, keyed by partner, token and user, bounded and evicting.
+ *
+ * @since 0.1.0
+ */
+export * as AppTokenSessions from "./AppTokenSessions.js"
+
+/**
  * The Kaltura API v3 transport: one POST per call, JSON body, typed errors, retries.
  *
  * @since 0.1.0
