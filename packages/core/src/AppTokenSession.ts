@@ -391,12 +391,10 @@ export const makeLifecycle = (
       )
 
     const sleepUntil = (at: number): Effect.Effect<void> =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) => {
-        const remaining = Math.ceil(at - now)
-        return remaining <= 0
+      Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        now >= at
           ? Effect.void
-          : Effect.zipRight(Effect.sleep(Duration.millis(Math.min(remaining, maxSleepMillis))), sleepUntil(at))
-      })
+          : Effect.zipRight(Effect.sleep(Duration.millis(Math.min(at - now, maxSleepMillis))), sleepUntil(at)))
 
     // Runs `effect` at `at`, replacing whatever was scheduled before. The timer fiber only forks the
     // action into the layer's scope, so replacing the timer can never interrupt a refresh.
@@ -428,7 +426,7 @@ export const makeLifecycle = (
         }
         if (!(lifetime > 0)) return yield* invalid("the session had already expired when it arrived")
         const expiresAt = sentAt + lifetime
-        const hardAt = Math.round(expiresAt - hardMarginOf(lifetime, hardMarginMillis))
+        const hardAt = expiresAt - hardMarginOf(lifetime, hardMarginMillis)
         const fraction = windowMin === windowMax ? windowMin : yield* Random.nextRange(windowMin, windowMax)
         return {
           session: {
@@ -443,7 +441,7 @@ export const makeLifecycle = (
             generation
           },
           lifetime,
-          refreshAt: Math.min(Math.round(sentAt + lifetime * fraction), hardAt),
+          refreshAt: Math.min(sentAt + lifetime * fraction, hardAt),
           hardAt
         }
       })
@@ -453,7 +451,7 @@ export const makeLifecycle = (
 
     const backgroundDelay = (failures: number) =>
       Effect.map(Random.nextRange(0.8, 1.2), (jitter) =>
-        Math.round(Math.max(minInterval, Math.min(retryMax, retryBase * 2 ** Math.max(0, failures - 1)) * jitter)))
+        Math.max(minInterval, Math.min(retryMax, retryBase * 2 ** Math.max(0, failures - 1)) * jitter))
 
     // Called under the lock: records the outcome of a flight and decides what happens next.
     const settle = (exit: Exit.Exit<Entry, AppTokenSessionError>) =>
@@ -562,7 +560,7 @@ export const makeLifecycle = (
         )
         // Forked under the lock, the flight would inherit its uninterruptibility: then no per-attempt
         // timeout could stop a request that never answers, and closing the layer would hang on it.
-        yield* Effect.forkIn(flight, scope)
+        yield* Effect.forkIn(Effect.interruptible(flight), scope)
         yield* Ref.set(state, { ...s, flight: deferred, lastStart: now + delay })
         return deferred
       })
