@@ -391,10 +391,12 @@ export const makeLifecycle = (
       )
 
     const sleepUntil = (at: number): Effect.Effect<void> =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) =>
-        now >= at
+      Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        const remaining = Math.ceil(at - now)
+        return remaining <= 0
           ? Effect.void
-          : Effect.zipRight(Effect.sleep(Duration.millis(Math.min(at - now, maxSleepMillis))), sleepUntil(at)))
+          : Effect.zipRight(Effect.sleep(Duration.millis(Math.min(remaining, maxSleepMillis))), sleepUntil(at))
+      })
 
     // Runs `effect` at `at`, replacing whatever was scheduled before. The timer fiber only forks the
     // action into the layer's scope, so replacing the timer can never interrupt a refresh.
@@ -426,7 +428,7 @@ export const makeLifecycle = (
         }
         if (!(lifetime > 0)) return yield* invalid("the session had already expired when it arrived")
         const expiresAt = sentAt + lifetime
-        const hardAt = expiresAt - hardMarginOf(lifetime, hardMarginMillis)
+        const hardAt = Math.round(expiresAt - hardMarginOf(lifetime, hardMarginMillis))
         const fraction = windowMin === windowMax ? windowMin : yield* Random.nextRange(windowMin, windowMax)
         return {
           session: {
@@ -441,7 +443,7 @@ export const makeLifecycle = (
             generation
           },
           lifetime,
-          refreshAt: Math.min(sentAt + lifetime * fraction, hardAt),
+          refreshAt: Math.min(Math.round(sentAt + lifetime * fraction), hardAt),
           hardAt
         }
       })
@@ -451,7 +453,7 @@ export const makeLifecycle = (
 
     const backgroundDelay = (failures: number) =>
       Effect.map(Random.nextRange(0.8, 1.2), (jitter) =>
-        Math.max(minInterval, Math.min(retryMax, retryBase * 2 ** Math.max(0, failures - 1)) * jitter))
+        Math.round(Math.max(minInterval, Math.min(retryMax, retryBase * 2 ** Math.max(0, failures - 1)) * jitter)))
 
     // Called under the lock: records the outcome of a flight and decides what happens next.
     const settle = (exit: Exit.Exit<Entry, AppTokenSessionError>) =>
