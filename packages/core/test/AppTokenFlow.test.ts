@@ -3,10 +3,10 @@
  * real `AppTokenSession` on the in-memory transport.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Redacted } from "effect"
+import { Effect, Fiber, Redacted, TestClock } from "effect"
 import * as AppTokenSession from "../src/AppTokenSession.js"
 import type * as KalturaConfig from "../src/KalturaConfig.js"
-import type * as FakeTransport from "./utils/FakeTransport.js"
+import * as FakeTransport from "./utils/FakeTransport.js"
 import {
   adminKs,
   appTokenId,
@@ -14,6 +14,7 @@ import {
   hashVectors,
   partnerId,
   serviceUrl,
+  sessionReply,
   stack,
   type StackOptions,
   startSessionRoute,
@@ -170,5 +171,197 @@ describe("the App Token flow on the wire", () => {
       assert.strictEqual(session.generation, 1)
       assert.strictEqual(session.obtainedAt, 0)
       assert.strictEqual(session.expiresAt, 3_600_000)
+    }))
+})
+
+describe("the App Token flow: concurrency and failures", () => {
+  const withClock = <A, E>(effect: Effect.Effect<A, E>) =>
+    Effect.gen(function*() {
+      const fiber = yield* Effect.fork(effect)
+      yield* TestClock.adjust("5 minutes")
+      return yield* Fiber.join(fiber)
+    })
+
+  it.effect("50 concurrent get on a cold session: one widget call, one startSession, one session", () =>
+    Effect.gen(function*() {
+      const fake = happyFake()
+      const sessions = yield* Effect.gen(function*() {
+        const session = yield* AppTokenSession.AppTokenSession
+        return yield* Effect.all(Array.from({ length: 50 }, () => session.get), { concurrency: "unbounded" })
+      }).pipe(Effect.provide(stack(fake)))
+      assert.strictEqual(sessions.length, 50)
+      assert.strictEqual(fake.requestsTo(widgetRoute).length, 1)
+      assert.strictEqual(fake.requestsTo(startSessionRoute).length, 1)
+      assert.strictEqual(fake.requests().length, 2)
+      for (const session of sessions) {
+        assert.strictEqual(Redacted.value(session.ks), adminKs)
+        assert.strictEqual(session.generation, 1)
+      }
+    }))
+
+  it.effect("50 concurrent get while the transport is slow still share one flight", () =>
+    Effect.gen(function*() {
+      const fake = happyFake()
+      fake.enqueue(widgetRoute, FakeTransport.never)
+      const sessions = yield* withClock(
+        Effect.gen(function*() {
+          const session = yield* AppTokenSession.AppTokenSession
+          return yield* Effect.all(Array.from({ length: 50 }, () => session.get), { concurrency: "unbounded" })
+        }).pipe(Effect.provide(stack(fake)))
+      )
+      assert.strictEqual(sessions.length, 50)
+      // the first widget call timed out after 10 s and was retried once, for everyone
+      assert.strictEqual(fake.requestsTo(widgetRoute).length, 2)
+      assert.strictEqual(fake.requestsTo(startSessionRoute).length, 1)
+    }))
+
+  it.effect("a request that never answers times out after 10 s inside get, and is retried", () =>
+    Effect.gen(function*() {
+      const fake = happyFake()
+      fake.enqueue(widgetRoute, FakeTransport.never)
+      const fiber = yield* Effect.fork(getSession(fake))
+      yield* TestClock.adjust("9 seconds")
+      assert.strictEqual(fake.requests().length, 1)
+      yield* TestClock.adjust("1 minute")
+      const session = yield* Fiber.join(fiber)
+      assert.strictEqual(Redacted.value(session.ks), adminKs)
+      assert.deepStrictEqual(fake.requests().map((r) => r.route), [widgetRoute, widgetRoute, startSessionRoute])
+    }))
+
+  it.effect("closing the layer interrupts an acquisition in flight", () =>
+    Effect.gen(function*() {
+      const fake = happyFake()
+      fake.setDefault(widgetRoute, FakeTransport.never)
+      // the caller gives up after 1 s; releasing the layer must not wait for the hung request
+      const result = yield* withClock(
+        Effect.flatMap(AppTokenSession.AppTokenSession, (session) => session.get).pipe(
+          Effect.timeout("1 second"),
+          Effect.provide(stack(fake)),
+          Effect.either
+        )
+      )
+      assert.strictEqual(result._tag, "Left")
+      assert.strictEqual(fake.requests().length, 1)
+    }))
+
+  it.effect("transient widget failures are retried inside one get", () =>
+    Effect.gen(function*() {
+      const fake = happyFake()
+      fake.enqueue(widgetRoute, FakeTransport.text("", { status: 503 }), FakeTransport.transportError())
+      const session = yield* withClock(getSession(fake))
+      assert.strictEqual(Redacted.value(session.ks), adminKs)
+      assert.strictEqual(fake.requestsTo(widgetRoute).length, 3)
+      assert.strictEqual(fake.requestsTo(startSessionRoute).length, 1)
+    }))
+
+  const permanent: ReadonlyArray<readonly [string, string, FakeTransport.Reply, number]> = [
+    [
+      "INVALID_APP_TOKEN_HASH",
+      startSessionRoute,
+      FakeTransport.apiError("INVALID_APP_TOKEN_HASH", "Invalid application token hash", []),
+      1
+    ],
+    [
+      "APP_TOKEN_ID_NOT_FOUND",
+      startSessionRoute,
+      FakeTransport.apiError("APP_TOKEN_ID_NOT_FOUND", `Application token id "${appTokenId}" not found`, {
+        ID: appTokenId
+      }),
+      1
+    ],
+    [
+      "SERVICE_FORBIDDEN",
+      startSessionRoute,
+      FakeTransport.apiError("SERVICE_FORBIDDEN", "The access to service [apptoken->startSession] is forbidden", {
+        SERVICE: "apptoken->startSession"
+      }),
+      1
+    ],
+    [
+      "INVALID_WIDGET_ID",
+      widgetRoute,
+      FakeTransport.apiError("INVALID_WIDGET_ID", "Unknown widget [_12345]", { WIDGET_ID: "_12345" }),
+      0
+    ]
+  ]
+
+  for (const [code, route, reply, startSessions] of permanent) {
+    it.effect(`${code} fails get after exactly one attempt, with status Failed`, () =>
+      Effect.gen(function*() {
+        const fake = happyFake()
+        fake.setDefault(route, reply)
+        const { error, status } = yield* withClock(
+          Effect.gen(function*() {
+            const session = yield* AppTokenSession.AppTokenSession
+            const error = yield* Effect.flip(session.get)
+            // a second caller within the cooldown gets the same failure without a request
+            const again = yield* Effect.flip(session.get)
+            assert.strictEqual(again, error)
+            return { error, status: yield* session.status }
+          }).pipe(Effect.provide(stack(fake)))
+        )
+        assert.strictEqual(error._tag, "KalturaApiError")
+        if (error._tag !== "KalturaApiError") return
+        assert.strictEqual(error.code, code)
+        assert.strictEqual(error.attempts, 1)
+        assert.strictEqual(status, "Failed")
+        assert.strictEqual(fake.requestsTo(widgetRoute).length, 1)
+        assert.strictEqual(fake.requestsTo(startSessionRoute).length, startSessions)
+      }))
+  }
+
+  it.effect("HTTP 404 (a wrong service URL) fails get after one attempt", () =>
+    Effect.gen(function*() {
+      const fake = happyFake()
+      fake.setDefault(widgetRoute, FakeTransport.text("<html>Not Found</html>", { status: 404 }))
+      const error = yield* withClock(Effect.flip(getSession(fake)))
+      assert.strictEqual(error._tag, "KalturaHttpError")
+      if (error._tag !== "KalturaHttpError") return
+      assert.strictEqual(error.status, 404)
+      assert.strictEqual(error.attempts, 1)
+      assert.strictEqual(fake.requests().length, 1)
+    }))
+
+  it.effect("a widget session for another partner is refused before startSession", () =>
+    Effect.gen(function*() {
+      const fake = happyFake()
+      fake.setDefault(
+        widgetRoute,
+        FakeTransport.json({ partnerId: 999, ks: widgetKs, userId: 0, objectType: "KalturaStartWidgetSessionResponse" })
+      )
+      const error = yield* Effect.flip(getSession(fake))
+      assert.strictEqual(error._tag, "KalturaDecodeError")
+      if (error._tag !== "KalturaDecodeError") return
+      assert.strictEqual(error.reason, "UnexpectedShape")
+      assert.strictEqual(fake.requestsTo(startSessionRoute).length, 0)
+    }))
+
+  it.effect("a session for another partner is refused", () =>
+    Effect.gen(function*() {
+      const fake = happyFake()
+      fake.setDefault(startSessionRoute, sessionReply({ partnerId: "54321" }))
+      const error = yield* Effect.flip(getSession(fake))
+      assert.strictEqual(error._tag, "KalturaSessionError")
+      if (error._tag !== "KalturaSessionError") return
+      assert.strictEqual(error.reason, "InvalidSession")
+      assert.include(error.message, "54321")
+    }))
+
+  it.effect("an error's message, String and JSON never hold the token, the hash or a whole KS", () =>
+    Effect.gen(function*() {
+      const fake = happyFake()
+      fake.setDefault(
+        startSessionRoute,
+        FakeTransport.apiError("INVALID_KS", `Invalid KS "${widgetKs}", Error "-1,INVALID_STR"`, {
+          KSID: widgetKs,
+          ERR_CODE: "-1",
+          ERR_DESC: "INVALID_STR"
+        })
+      )
+      const error = yield* Effect.flip(getSession(fake))
+      assert.strictEqual(error._tag, "KalturaApiError")
+      for (const text of [error.message, String(error), JSON.stringify(error)]) {
+        for (const secret of [tokenValue, widgetKs, hashVectors.SHA256]) assert.notInclude(text, secret)
+      }
     }))
 })

@@ -4,12 +4,14 @@
  * per-route default. No sockets, so it is safe under `TestClock`.
  */
 import { HttpClient, HttpClientError, type HttpClientRequest, HttpClientResponse } from "@effect/platform"
-import { Effect, Layer } from "effect"
+import { Clock, Effect, Layer } from "effect"
 
 /** One request as the server would have seen it. */
 export interface Recorded {
   readonly url: string
   readonly method: string
+  /** When it was sent, `Clock` milliseconds (`TestClock` time in tests). */
+  readonly at: number
   readonly headers: Readonly<Record<string, string>>
   /** `service/action`, e.g. `apptoken/startSession`; `""` when the URL is not an API v3 action URL. */
   readonly route: string
@@ -78,6 +80,8 @@ export interface FakeTransport {
   readonly enqueue: (route: string, ...replies: ReadonlyArray<Reply>) => void
   /** The reply used for a route when its queue is empty. */
   readonly setDefault: (route: string, reply: Reply) => void
+  /** Answers a route by looking at each request (used when its queue is empty; wins over the default). */
+  readonly respond: (route: string, handler: (request: Recorded) => Reply) => void
 }
 
 const routeOf = (url: string): string => {
@@ -105,20 +109,23 @@ export const make = (defaults?: Readonly<Record<string, Reply>>): FakeTransport 
   const recorded: Array<Recorded> = []
   const queues = new Map<string, Array<Reply>>()
   const fallbacks = new Map<string, Reply>(Object.entries(defaults ?? {}))
+  const handlers = new Map<string, (request: Recorded) => Reply>()
 
   const client = HttpClient.make((request, url) =>
-    Effect.suspend(() => {
+    Effect.flatMap(Clock.currentTimeMillis, (at) => {
       const rawBody = bodyText(request)
       const route = routeOf(url.href)
-      recorded.push({
+      const entry: Recorded = {
         url: url.href,
         method: request.method,
+        at,
         headers: { ...request.headers },
         route,
         rawBody,
         body: parseBody(rawBody)
-      })
-      const reply = queues.get(route)?.shift() ?? fallbacks.get(route)
+      }
+      recorded.push(entry)
+      const reply = queues.get(route)?.shift() ?? handlers.get(route)?.(entry) ?? fallbacks.get(route)
       if (reply === undefined) return Effect.dieMessage(`FakeTransport: no reply scripted for "${route}"`)
       switch (reply._tag) {
         case "Never":
@@ -154,6 +161,9 @@ export const make = (defaults?: Readonly<Record<string, Reply>>): FakeTransport 
     },
     setDefault: (route, reply) => {
       fallbacks.set(route, reply)
+    },
+    respond: (route, handler) => {
+      handlers.set(route, handler)
     }
   }
 }
