@@ -17,14 +17,12 @@ import * as KalturaClient from "@kaltura-effect/core/KalturaClient"
 import * as KalturaConfig from "@kaltura-effect/core/KalturaConfig"
 import * as NodeAppToken from "@kaltura-effect/node/NodeAppToken"
 import * as NodeTokenHasher from "@kaltura-effect/node/NodeTokenHasher"
-import * as FakeKaltura from "@kaltura-effect/testing/FakeKaltura"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
-import * as Demo from "./internal/demo.js"
 import * as Errors from "./internal/errors.js"
 import { colorsEnabled, stderr, stdout, stripAnsi, writeStderr } from "./internal/output.js"
 import { parseParams } from "./internal/params.js"
@@ -66,7 +64,13 @@ export const name = "kaltura-apptoken"
  */
 export const version = "0.1.0"
 
-const sessionLayer = (options: KalturaConfig.Options) => NodeAppToken.layer(options)
+/**
+ * The library's whole Node stack for one command. A command makes one or two calls and exits, so the
+ * minimum interval between refreshes (which guards long-running programs against refresh storms) is off:
+ * a call told that its fresh KS expired refreshes at once instead of waiting out the interval.
+ */
+const sessionLayer = (options: KalturaConfig.Options) =>
+  NodeAppToken.layer(options, { session: { minRefreshInterval: 0 } })
 
 // ---------------------------------------------------------------------------------------------------------
 // session
@@ -212,6 +216,12 @@ export const call = Command.make(
 // fake-server
 // ---------------------------------------------------------------------------------------------------------
 
+/** `FakeKaltura.defaultPartnerId`, repeated here so that the fake server loads only when used. */
+const defaultFakePartnerId = 12345
+
+/** The fake server and its HTTP stack load only for the commands that use them: a faster start for the others. */
+const loadFakeKaltura = Effect.promise(() => import("@kaltura-effect/testing/FakeKaltura"))
+
 const integerIn = (flag: string, text: string, min: number, max: number, expected: string) =>
   /^\s*\d+\s*$/.test(text) && Number(text) >= min && Number(text) <= max
     ? Effect.succeed(Number(text))
@@ -235,8 +245,8 @@ export const fakeServer = Command.make(
     ),
     partnerId: Options.text("partner-id").pipe(
       Options.withPseudoName("N"),
-      Options.withDescription(`Partner id. Default ${FakeKaltura.defaultPartnerId}.`),
-      Options.withDefault(String(FakeKaltura.defaultPartnerId))
+      Options.withDescription(`Partner id. Default ${defaultFakePartnerId}.`),
+      Options.withDefault(String(defaultFakePartnerId))
     ),
     hashType: Options.text("hash-type").pipe(
       Options.withPseudoName("MD5|SHA1|SHA256|SHA512"),
@@ -259,6 +269,7 @@ export const fakeServer = Command.make(
         return yield* new CliInputError({ message: `invalid --hash-type: expected ${flags.hashType.expected}` })
       }
       const signals = yield* Signals
+      const FakeKaltura = yield* loadFakeKaltura
       const fake = yield* FakeKaltura.make({ port, partner: { id: partnerId } }).pipe(
         Effect.mapError(() =>
           new CliInputError({
@@ -296,7 +307,11 @@ export const fakeServer = Command.make(
  * @since 0.1.0
  * @category Commands
  */
-export const demo = Command.make("demo", {}, () => Effect.scoped(Demo.run)).pipe(
+export const demo = Command.make(
+  "demo",
+  {},
+  () => Effect.scoped(Effect.flatMap(Effect.promise(() => import("./internal/demo.js")), (Demo) => Demo.run))
+).pipe(
   Command.withDescription(
     "Run the whole App Token flow through the library against a local fake Kaltura server, step by step. " +
       "No account needed."
