@@ -1,0 +1,146 @@
+/**
+ * How a user's tests swap in the mock layers: code written against the service tags runs unchanged on
+ * `AppTokenSession.layerTest`, `TokenHasher.layerTest` and `WidgetSession.layerTest`.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Layer, Redacted, Schema, TestClock } from "effect"
+import * as AppTokenSession from "../src/AppTokenSession.js"
+import * as KalturaApi from "../src/KalturaApi.js"
+import * as KalturaClient from "../src/KalturaClient.js"
+import * as KalturaConfig from "../src/KalturaConfig.js"
+import * as TokenHasher from "../src/TokenHasher.js"
+import * as WidgetSession from "../src/WidgetSession.js"
+import * as FakeTransport from "./utils/FakeTransport.js"
+import {
+  baseOptions,
+  happyFake,
+  partnerId,
+  serviceUrl,
+  stack,
+  startSessionRoute,
+  widgetKs,
+  widgetReply,
+  widgetRoute
+} from "./utils/fixtures.js"
+
+// --- the "user's code": it only knows the tags ---
+
+const currentKs = Effect.gen(function*() {
+  const session = yield* AppTokenSession.AppTokenSession
+  return Redacted.value(yield* session.ks)
+})
+
+const countEntries = Effect.gen(function*() {
+  const client = yield* KalturaClient.KalturaClient
+  const list = yield* client.call("baseEntry", "list", {}, Schema.Struct({ totalCount: Schema.Number }))
+  return list.totalCount
+})
+
+const widgetThenHash = (token: string) =>
+  Effect.gen(function*() {
+    const widgets = yield* WidgetSession.WidgetSession
+    const hasher = yield* TokenHasher.TokenHasher
+    const widget = yield* widgets.start()
+    const hash = yield* hasher.hash("SHA1", widget.ks, Redacted.make(token))
+    return { widget, hash: Redacted.value(hash) }
+  })
+
+describe("test layers", () => {
+  it.effect("AppTokenSession.layerTest hands out the fixed KS", () =>
+    Effect.gen(function*() {
+      assert.strictEqual(yield* currentKs, "test-ks")
+      const session = yield* AppTokenSession.AppTokenSession
+      const current = yield* session.get
+      assert.strictEqual(current.partnerId, 42)
+      assert.strictEqual(current.sessionType, 2)
+      assert.strictEqual(current.generation, 1)
+      assert.strictEqual(current.expiresAt - current.obtainedAt, 600_000)
+      assert.strictEqual(yield* session.status, "Fresh")
+      const refreshed = yield* session.refresh
+      assert.strictEqual(refreshed.generation, 2)
+      assert.strictEqual(Redacted.value(refreshed.ks), "test-ks")
+    }).pipe(Effect.provide(AppTokenSession.layerTest({ ks: "test-ks", partnerId: 42, sessionType: 2, lifetime: 600 }))))
+
+  it.effect("AppTokenSession.layerTest defaults", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(1_000_000)
+      const session = yield* Effect.provide(
+        Effect.flatMap(AppTokenSession.AppTokenSession, (s) => s.get),
+        AppTokenSession.layerTest({ ks: "k" })
+      )
+      assert.strictEqual(session.partnerId, 0)
+      assert.strictEqual(session.userId, "")
+      assert.strictEqual(session.sessionType, 0)
+      assert.strictEqual(session.obtainedAt, 1_000_000)
+      assert.strictEqual(session.expiresAt, 1_000_000 + 86_400_000)
+      assert.strictEqual(session.expiry, 1000 + 86_400)
+    }))
+
+  it.effect("KalturaClient on AppTokenSession.layerTest sends the fixed KS and never starts a session", () =>
+    Effect.gen(function*() {
+      const fake = FakeTransport.make({
+        "baseEntry/list": FakeTransport.json({ totalCount: 3, objectType: "KalturaBaseEntryListResponse" })
+      })
+      const layer = KalturaClient.layer.pipe(
+        Layer.provide(AppTokenSession.layerTest({ ks: "test-ks" })),
+        Layer.provide(KalturaApi.layer()),
+        Layer.provide(fake.layer),
+        Layer.provide(KalturaConfig.layer(baseOptions))
+      )
+      assert.strictEqual(yield* Effect.provide(countEntries, layer), 3)
+      assert.deepStrictEqual(fake.requests().map((r) => r.route), ["baseEntry/list"])
+      assert.strictEqual(fake.requests()[0].body.ks, "test-ks")
+      assert.strictEqual(fake.requests()[0].url, `${serviceUrl}/api_v3/service/baseEntry/action/list`)
+    }))
+
+  it.effect("TokenHasher.layerTest: the real session sends the scripted hash", () =>
+    Effect.gen(function*() {
+      const fake = happyFake()
+      yield* Effect.provide(currentKs, stack(fake, { hasher: TokenHasher.layerTest("0123abcd") }))
+      assert.strictEqual(fake.requestsTo(startSessionRoute)[0].body.tokenHash, "0123abcd")
+    }))
+
+  it.effect("WidgetSession.layerTest answers without a request", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(5_000)
+      const { hash, widget } = yield* widgetThenHash("tok").pipe(
+        Effect.provide(Layer.merge(WidgetSession.layerTest({ ks: "widget-ks", partnerId }), TokenHasher.layerTest("h")))
+      )
+      assert.strictEqual(Redacted.value(widget.ks), "widget-ks")
+      assert.strictEqual(widget.partnerId, partnerId)
+      assert.strictEqual(widget.widgetId, "_12345")
+      assert.strictEqual(widget.expiry, WidgetSession.defaultExpiry)
+      assert.strictEqual(widget.obtainedAt, 5_000)
+      assert.strictEqual(widget.validUntil, 5_000 + 86_400_000 - WidgetSession.serverCacheMillis)
+      assert.strictEqual(hash, "h")
+    }))
+
+  it.effect("WidgetSession.layerTest honours per-call widgetId and expiry", () =>
+    Effect.gen(function*() {
+      const widgets = yield* WidgetSession.WidgetSession
+      const widget = yield* widgets.start({ widgetId: "_other", expiry: 3600 })
+      assert.strictEqual(widget.widgetId, "_other")
+      assert.strictEqual(widget.expiry, 3600)
+      assert.strictEqual(widget.validUntil - widget.obtainedAt, 3_600_000 - 600_000)
+    }).pipe(Effect.provide(WidgetSession.layerTest({ ks: "w", partnerId }))))
+
+  it.effect("the real WidgetSession.layer and TokenHasher.layer on the fake transport", () =>
+    Effect.gen(function*() {
+      const fake = FakeTransport.make({ [widgetRoute]: widgetReply() })
+      const layer = Layer.mergeAll(WidgetSession.layer, TokenHasher.layer).pipe(
+        Layer.provide(KalturaApi.layer()),
+        Layer.provide(fake.layer),
+        Layer.provide(KalturaConfig.layer(baseOptions))
+      )
+      const { hash, widget } = yield* Effect.provide(widgetThenHash("a1b2c3d4e5f60718293a4b5c6d7e8f90"), layer)
+      assert.strictEqual(Redacted.value(widget.ks), widgetKs)
+      assert.strictEqual(widget.widgetId, "_12345")
+      assert.strictEqual(hash, "d1c7c2eaf56430741fdd6fa424601d370d14b1db")
+      assert.deepStrictEqual(fake.requests()[0].body, {
+        widgetId: "_12345",
+        expiry: 86400,
+        format: 1,
+        clientTag: "kaltura-effect"
+      })
+    }))
+})
