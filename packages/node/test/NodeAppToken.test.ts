@@ -1,0 +1,112 @@
+import { assert, describe, it } from "@effect/vitest"
+import * as AppTokenSession from "@kaltura-effect/core/AppTokenSession"
+import type * as KalturaConfig from "@kaltura-effect/core/KalturaConfig"
+import { ConfigProvider, Effect, Logger, LogLevel, Redacted } from "effect"
+import * as Http from "node:http"
+import type { AddressInfo } from "node:net"
+import * as NodeAppToken from "../src/NodeAppToken.js"
+
+const token = "a1b2c3d4e5f60718293a4b5c6d7e8f90"
+
+/** A loopback HTTP server that counts requests and answers 404 to all of them. */
+const countingServer = Effect.acquireRelease(
+  Effect.async<{ readonly url: string; readonly count: () => number; readonly paths: Array<string> }>((resume) => {
+    const paths: Array<string> = []
+    const server = Http.createServer((request, response) => {
+      paths.push(request.url ?? "")
+      request.resume()
+      response.writeHead(404, { "content-type": "text/plain" }).end("Not Found")
+    })
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as AddressInfo
+      resume(Effect.succeed({ url: `http://127.0.0.1:${port}`, count: () => paths.length, paths, server } as const))
+    })
+  }),
+  (handle) => Effect.async<void>((resume) => (handle as any).server.close(() => resume(Effect.void)))
+)
+
+const getKs = Effect.flatMap(AppTokenSession.AppTokenSession, (session) => session.ks)
+
+describe("NodeAppToken", () => {
+  for (
+    const [label, bad, field] of [
+      ["partnerId 0", { partnerId: 0 }, "partnerId"],
+      ["an empty token", { token: Redacted.make("") }, "token"],
+      ["an http:// service URL to a remote host", { serviceUrl: "http://www.kaltura.com" }, "serviceUrl"],
+      ["session type 1", { sessionType: 1 as any }, "sessionType"]
+    ] as const
+  ) {
+    it.scopedLive(`layer with ${label} fails with KalturaConfigError before any request`, () =>
+      Effect.gen(function*() {
+        const server = yield* countingServer
+        const good: KalturaConfig.Options = {
+          serviceUrl: server.url,
+          partnerId: 12345,
+          appTokenId: "0_ab12cd34",
+          token: Redacted.make(token)
+        }
+        const options: KalturaConfig.Options = { ...good, ...bad }
+        const error = yield* Effect.flip(Effect.provide(getKs, NodeAppToken.layer(options)))
+        assert.strictEqual(error._tag, "KalturaConfigError")
+        if (error._tag !== "KalturaConfigError") return
+        assert.strictEqual(error.field, field)
+        assert.notInclude(error.message, token)
+        assert.strictEqual(server.count(), 0)
+      }))
+  }
+
+  it.scopedLive("layer with good options reaches the service URL (the control for the tests above)", () =>
+    Effect.gen(function*() {
+      const server = yield* countingServer
+      const error = yield* Effect.flip(
+        Effect.provide(
+          getKs,
+          NodeAppToken.layer({
+            serviceUrl: server.url,
+            partnerId: 12345,
+            appTokenId: "0_ab12cd34",
+            token: Redacted.make(token)
+          }, { api: { timeout: "2 seconds" } })
+        ).pipe(Logger.withMinimumLogLevel(LogLevel.None))
+      )
+      assert.strictEqual(error._tag, "KalturaHttpError")
+      if (error._tag !== "KalturaHttpError") return
+      assert.strictEqual(error.status, 404)
+      assert.strictEqual(error.attempts, 1)
+      assert.deepStrictEqual(server.paths, ["/api_v3/service/session/action/startWidgetSession"])
+    }))
+
+  it.effect("layerConfig with a missing variable fails with KalturaConfigError naming it", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(Effect.provide(getKs, NodeAppToken.layerConfig())).pipe(
+        Effect.withConfigProvider(ConfigProvider.fromMap(
+          new Map([["KALTURA_PARTNER_ID", "12345"], ["KALTURA_APP_TOKEN", token]]),
+          { pathDelim: "_" }
+        ))
+      )
+      assert.strictEqual(error._tag, "KalturaConfigError")
+      if (error._tag !== "KalturaConfigError") return
+      assert.strictEqual(error.field, "appTokenId")
+      assert.strictEqual(error.env, "KALTURA_APP_TOKEN_ID")
+      assert.notInclude(error.message, token)
+    }))
+
+  it.effect("AppTokenLive reads KALTURA_* and refuses a bad hash type", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(Effect.provide(getKs, NodeAppToken.AppTokenLive)).pipe(
+        Effect.withConfigProvider(ConfigProvider.fromMap(
+          new Map([
+            ["KALTURA_PARTNER_ID", "12345"],
+            ["KALTURA_APP_TOKEN_ID", "0_ab12cd34"],
+            ["KALTURA_APP_TOKEN", token],
+            ["KALTURA_APP_TOKEN_HASH_TYPE", "sha3"]
+          ]),
+          { pathDelim: "_" }
+        ))
+      )
+      assert.strictEqual(error._tag, "KalturaConfigError")
+      if (error._tag !== "KalturaConfigError") return
+      assert.strictEqual(error.field, "hashType")
+      assert.strictEqual(error.env, "KALTURA_APP_TOKEN_HASH_TYPE")
+    }))
+})
