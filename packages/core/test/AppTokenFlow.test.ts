@@ -6,9 +6,11 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Redacted, TestClock } from "effect"
 import * as AppTokenSession from "../src/AppTokenSession.js"
 import type * as KalturaConfig from "../src/KalturaConfig.js"
+import * as TokenHasher from "../src/TokenHasher.js"
 import * as FakeTransport from "./utils/FakeTransport.js"
 import {
   adminKs,
+  adminKs2,
   appTokenId,
   happyFake,
   hashVectors,
@@ -363,5 +365,98 @@ describe("the App Token flow: concurrency and failures", () => {
       for (const text of [error.message, String(error), JSON.stringify(error)]) {
         for (const secret of [tokenValue, widgetKs, hashVectors.SHA256]) assert.notInclude(text, secret)
       }
+    }))
+})
+
+describe("the App Token flow: refreshes and server time", () => {
+  const otherWidgetKs = "djJ8MTIzNDV8YW5vdGhlci13aWRnZXQta3MtZm9yLXRlc3Rz"
+
+  it.effect("a refresh reuses the widget KS; INVALID_KS on it falls back to a new widget session, once", () =>
+    Effect.gen(function*() {
+      const fake = happyFake()
+      fake.enqueue(
+        widgetRoute,
+        FakeTransport.json({ partnerId, ks: widgetKs, userId: 0 }),
+        FakeTransport.json({
+          partnerId,
+          ks: otherWidgetKs,
+          userId: 0
+        })
+      )
+      fake.enqueue(
+        startSessionRoute,
+        sessionReply(),
+        FakeTransport.apiError("INVALID_KS", "Invalid KS \"LOGOUT\", Error \"-1,INVALID_STR\"", {
+          KSID: "LOGOUT",
+          ERR_CODE: "-1",
+          ERR_DESC: "INVALID_STR"
+        }),
+        sessionReply({ ks: adminKs2 })
+      )
+      const fiber = yield* Effect.fork(
+        Effect.gen(function*() {
+          const session = yield* AppTokenSession.AppTokenSession
+          const first = yield* session.get
+          const second = yield* session.refresh
+          return [first, second] as const
+        }).pipe(Effect.provide(stack(fake)))
+      )
+      yield* TestClock.adjust("1 minute")
+      const [first, second] = yield* Fiber.join(fiber)
+      assert.strictEqual(Redacted.value(first.ks), adminKs)
+      assert.strictEqual(Redacted.value(second.ks), adminKs2)
+      assert.strictEqual(second.generation, 2)
+      assert.deepStrictEqual(fake.requests().map((r) => r.route), [
+        widgetRoute,
+        startSessionRoute,
+        startSessionRoute,
+        widgetRoute,
+        startSessionRoute
+      ])
+      const starts = fake.requestsTo(startSessionRoute)
+      assert.strictEqual(starts[1].body.ks, widgetKs, "the refresh first reuses the widget KS")
+      assert.strictEqual(starts[1].body.tokenHash, hashVectors.SHA256)
+      assert.strictEqual(starts[2].body.ks, otherWidgetKs)
+      assert.strictEqual(starts[2].body.tokenHash, TokenHasher.hashSync("SHA256", otherWidgetKs + tokenValue))
+    }))
+
+  it.effect("the Date header corrects for clock skew", () =>
+    Effect.gen(function*() {
+      const fake = happyFake()
+      // the server's clock is 1000 s ahead of ours (TestClock starts at 0)
+      fake.setDefault(
+        startSessionRoute,
+        FakeTransport.json({ ks: adminKs, sessionType: 2, partnerId: "12345", userId: "", expiry: 4600 }, {
+          headers: { date: new Date(1_000_000).toUTCString() }
+        })
+      )
+      const session = yield* getSession(fake)
+      assert.strictEqual(session.expiry, 4600)
+      // 3600 s of lifetime, less the Date header's one-second resolution
+      assert.strictEqual(session.expiresAt, 3_599_000)
+    }))
+
+  it.effect("a session longer than the configured expiry is refused", () =>
+    Effect.gen(function*() {
+      const fake = happyFake()
+      fake.setDefault(
+        startSessionRoute,
+        FakeTransport.json({ ks: adminKs, sessionType: 2, partnerId: 12345, expiry: 86_400 }, {
+          headers: { date: new Date(0).toUTCString() }
+        })
+      )
+      const error = yield* Effect.flip(getSession(fake, { config: { expiry: 600 } }))
+      assert.strictEqual(error._tag, "KalturaSessionError")
+      if (error._tag !== "KalturaSessionError") return
+      assert.strictEqual(error.reason, "InvalidSession")
+    }))
+
+  it.effect("without a Date header the lifetime is capped by the configured expiry", () =>
+    Effect.gen(function*() {
+      const fake = happyFake()
+      fake.setDefault(startSessionRoute, sessionReply({ expiry: "1700003600" }))
+      const session = yield* getSession(fake, { config: { expiry: 600 } })
+      assert.strictEqual(session.expiry, 1700003600)
+      assert.strictEqual(session.expiresAt, 600_000)
     }))
 })
