@@ -183,7 +183,7 @@ describe("kaltura-apptoken", () => {
     expect(results[0]!.stdout).toMatch(/session[\s\S]*hash[\s\S]*call[\s\S]*fake-server[\s\S]*demo/)
     expect(results[1]!.stdout).toContain("KALTURA_PARTNER_ID")
     expect(results[1]!.stdout).toContain("--token-file")
-  })
+  }, 60_000)
 
   it("session: prints the KS and a newline, from the environment variables", async () => {
     const result = await run(["session"], { env, allowed: ["ks"] })
@@ -271,14 +271,11 @@ describe("kaltura-apptoken", () => {
         "positive integer"
       ],
       [["session", "--partner-id", "abc"], env, "--partner-id", "KALTURA_PARTNER_ID", "positive integer"],
-      [["session"], { ...env, KALTURA_APP_TOKEN_ID: undefined }, "--app-token-id", "KALTURA_APP_TOKEN_ID"],
       [["session"], { ...env, KALTURA_APP_TOKEN: undefined }, "KALTURA_APP_TOKEN", "--token-file"],
       [["session", "--token-file", missingFile], env, "--token-file"],
       [["session", "--service-url", "http://example.com"], env, "--service-url", "KALTURA_SERVICE_URL", "https://"],
-      [["session"], { ...env, KALTURA_SERVICE_URL: "http://10.1.2.3" }, "--service-url", "KALTURA_SERVICE_URL"],
       [["session", "--type", "1"], env, "--type", "KALTURA_SESSION_TYPE", "USER, ADMIN, 0 or 2"],
       [["session"], { ...env, KALTURA_SESSION_EXPIRY: "soon" }, "--expiry", "KALTURA_SESSION_EXPIRY"],
-      [["session", "--hash-type", "SHA3"], env, "--hash-type", "KALTURA_APP_TOKEN_HASH_TYPE", "SHA256"],
       [["session", "--partner-id"], env, "--partner-id", "KALTURA_PARTNER_ID"],
       [["session", "--no-such-flag"], env, "--no-such-flag"],
       [["session", "--token", token.token], env, "KALTURA_APP_TOKEN", "--token-file"],
@@ -296,7 +293,7 @@ describe("kaltura-apptoken", () => {
       }
     }
     expect(await requestCount()).toBe(before)
-  })
+  }, 60_000)
 
   it("exit 3: a wrong hash type is INVALID_APP_TOKEN_HASH, with what to check", async () => {
     const [wrongHash, wrongId] = await Promise.all([
@@ -351,7 +348,7 @@ describe("kaltura-apptoken", () => {
     expectFailure(badType, 2, "--hash-type", "KALTURA_APP_TOKEN_HASH_TYPE")
     expectFailure(noKs, 2, "--ks")
     expectFailure(noToken, 2, "KALTURA_APP_TOKEN", "--token-file")
-  })
+  }, 60_000)
 
   it("call: options after the positional arguments, repeated nested --param, JSON result", async () => {
     const [after, before] = await Promise.all([
