@@ -401,7 +401,10 @@ export const makeLifecycle = (
     // Runs `effect` at `at`, replacing whatever was scheduled before. The timer fiber only forks the
     // action into the layer's scope, so replacing the timer can never interrupt a refresh.
     const scheduleAt = (at: number, action: Effect.Effect<void>) =>
-      FiberHandle.run(timer, Effect.zipRight(sleepUntil(at), Effect.asVoid(Effect.forkIn(action, scope))))
+      FiberHandle.run(
+        timer,
+        Effect.interruptible(Effect.zipRight(sleepUntil(at), Effect.asVoid(Effect.forkIn(action, scope))))
+      )
 
     const toEntry = (acquired: Acquired, generation: number): Effect.Effect<Entry, KalturaSessionError> =>
       Effect.gen(function*() {
