@@ -10,6 +10,7 @@
  * @since 0.1.0
  */
 import * as Args from "@effect/cli/Args"
+import type * as CliApp from "@effect/cli/CliApp"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import * as AppTokenSession from "@kaltura-effect/core/AppTokenSession"
@@ -334,6 +335,16 @@ export const command = Command.make(name).pipe(
 
 const cli = Command.run(command, { name, version })
 
+const processSignal = Effect.async<NodeJS.Signals>((resume) => {
+  const onSignal = (signal: NodeJS.Signals) => resume(Effect.succeed(signal))
+  process.once("SIGINT", onSignal)
+  process.once("SIGTERM", onSignal)
+  return Effect.sync(() => {
+    process.off("SIGINT", onSignal)
+    process.off("SIGTERM", onSignal)
+  })
+})
+
 const commandsReadingEnv = new Set(["session", "hash", "call"])
 
 /**
@@ -346,8 +357,15 @@ const commandsReadingEnv = new Set(["session", "hash", "call"])
  */
 export const run = (
   args: ReadonlyArray<string>,
-  options?: { readonly debug?: boolean | undefined }
-): Effect.Effect<number, never, Effect.Effect.Context<ReturnType<typeof cli>>> => {
+  options?: {
+    readonly debug?: boolean | undefined
+    /**
+     * What `fake-server` waits for before it closes and exits 0. Default: the process's first SIGINT or
+     * SIGTERM (the bin passes its own, so that a signal outside such a wait interrupts the command instead).
+     */
+    readonly awaitShutdown?: Effect.Effect<unknown> | undefined
+  }
+): Effect.Effect<number, never, CliApp.CliApp.Environment> => {
   const debug = options?.debug === true
   const subcommand = args.find((arg) => !arg.startsWith("-"))
   const program: Effect.Effect<void, unknown, Effect.Effect.Context<ReturnType<typeof cli>>> =
@@ -360,6 +378,7 @@ export const run = (
       )
       : cli(["node", name, ...args])
   return program.pipe(
+    Effect.provideService(Signals, { awaitShutdown: options?.awaitShutdown ?? processSignal }),
     withCliConsole,
     Effect.provide(Logger.replace(Logger.defaultLogger, stderrLogger)),
     Logger.withMinimumLogLevel(debug ? LogLevel.Debug : LogLevel.None),

@@ -9,7 +9,6 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as FiberId from "effect/FiberId"
 import * as Cli from "../Cli.js"
-import { Signals } from "./signals.js"
 
 const exitWhenFlushed = (code: number) => {
   process.exitCode = code
@@ -33,16 +32,13 @@ export const main = (argv: ReadonlyArray<string>): void => {
   const debug = args.includes("--debug")
   let waiter: ((signal: NodeJS.Signals) => void) | undefined
   let signalled: NodeJS.Signals | undefined
-  const signals = Signals.of({
-    awaitShutdown: Effect.async<NodeJS.Signals>((resume) => {
-      waiter = (signal) => resume(Effect.succeed(signal))
-      return Effect.sync(() => {
-        waiter = undefined
-      })
+  const awaitShutdown = Effect.async<NodeJS.Signals>((resume) => {
+    waiter = (signal) => resume(Effect.succeed(signal))
+    return Effect.sync(() => {
+      waiter = undefined
     })
   })
-  const program = Cli.run(args.filter((arg) => arg !== "--debug"), { debug }).pipe(
-    Effect.provideService(Signals, signals),
+  const program = Cli.run(args.filter((arg) => arg !== "--debug"), { debug, awaitShutdown }).pipe(
     Effect.provide(NodeContext.layer)
   )
   const fiber = Effect.runFork(program)

@@ -12,7 +12,7 @@ export interface Service {
    * Waits for SIGINT or SIGTERM and returns its name. While a command waits here, a signal ends the wait
    * (the command then shuts down cleanly and exits 0); otherwise a signal interrupts the command.
    */
-  readonly awaitShutdown: Effect.Effect<NodeJS.Signals>
+  readonly awaitShutdown: Effect.Effect<unknown>
 }
 
 /** @internal */
