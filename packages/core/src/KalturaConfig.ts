@@ -280,61 +280,46 @@ export const make = (options: Options): Effect.Effect<KalturaSettings, KalturaCo
 
 const parseStrictInteger = (text: string): number => /^\s*[+-]?\d+\s*$/.test(text) ? Number(text) : Number.NaN
 
+/** Reads one variable; a missing or unreadable one is a {@link KalturaConfigError} naming it. */
+const readEnv = <A>(field: keyof Options, config: Config.Config<A>) =>
+  Effect.mapError(
+    config,
+    (error) => invalid(field, ConfigError.isMissingDataOnly(error) ? "a value (it is not set)" : "a readable value")
+  )
+
+const requiredEnv = (field: keyof Options) => readEnv(field, Config.string(envNames[field]))
+const optionalEnv = (field: keyof Options) =>
+  Effect.map(readEnv(field, Config.option(Config.string(envNames[field]))), Option.getOrUndefined)
+
 /**
- * Reads {@link Options} from the `KALTURA_*` environment variables (see {@link envNames}); the token is
- * read as a `Redacted` value. Values are checked by {@link make}.
+ * Reads and validates the settings from the `KALTURA_*` environment variables (see {@link envNames}; through
+ * Effect's `ConfigProvider`, so tests can supply a map). The token is read as a `Redacted` value; the hash type
+ * and session type are accepted in any case. A missing variable is a {@link KalturaConfigError} naming it.
  *
  * @since 0.1.0
  * @category Config
  */
-export const options: Config.Config<Options> = Config.all({
-  serviceUrl: Config.option(Config.string(envNames.serviceUrl)),
-  partnerId: Config.string(envNames.partnerId),
-  widgetId: Config.option(Config.string(envNames.widgetId)),
-  appTokenId: Config.string(envNames.appTokenId),
-  token: Config.redacted(envNames.token),
-  hashType: Config.option(Config.string(envNames.hashType)),
-  userId: Config.option(Config.string(envNames.userId)),
-  sessionType: Config.option(Config.string(envNames.sessionType)),
-  expiry: Config.option(Config.string(envNames.expiry)),
-  sessionPrivileges: Config.option(Config.string(envNames.sessionPrivileges)),
-  clientTag: Config.option(Config.string(envNames.clientTag))
-}).pipe(Config.map((raw): Options => ({
-  serviceUrl: Option.getOrUndefined(raw.serviceUrl),
-  partnerId: parseStrictInteger(raw.partnerId),
-  widgetId: Option.getOrUndefined(raw.widgetId),
-  appTokenId: raw.appTokenId,
-  token: raw.token,
-  hashType: Option.getOrUndefined(Option.map(raw.hashType, (s) => s.trim().toUpperCase() as HashType)),
-  userId: Option.getOrUndefined(raw.userId),
-  // any text: `make` refuses what is not USER, ADMIN, 0 or 2
-  sessionType: Option.getOrUndefined(raw.sessionType) as Options["sessionType"],
-  expiry: Option.getOrUndefined(Option.map(raw.expiry, parseStrictInteger)),
-  sessionPrivileges: Option.getOrUndefined(raw.sessionPrivileges),
-  clientTag: Option.getOrUndefined(raw.clientTag)
-})))
-
-const missingField = (error: ConfigError.ConfigError): keyof Options => {
-  const text = String(error)
-  const entry = Object.entries(envNames).find(([, env]) => text.includes(env))
-  return (entry?.[0] ?? "token") as keyof Options
-}
-
-/**
- * Reads and validates the settings from the `KALTURA_*` environment variables (through Effect's
- * `ConfigProvider`, so tests can supply a map). A missing variable is a {@link KalturaConfigError}
- * naming it.
- *
- * @since 0.1.0
- * @category Config
- */
-export const fromConfig: Effect.Effect<KalturaSettings, KalturaConfigError> = options.pipe(
-  Effect.catchAll((error) => {
-    const field = missingField(error)
-    return Effect.fail(invalid(field, ConfigError.isMissingDataOnly(error) ? "a value (it is not set)" : "a value"))
-  }),
-  Effect.flatMap(make)
-)
+export const fromConfig: Effect.Effect<KalturaSettings, KalturaConfigError> = Effect.gen(function*() {
+  const partnerId = yield* requiredEnv("partnerId")
+  const appTokenId = yield* requiredEnv("appTokenId")
+  const token = yield* readEnv("token", Config.redacted(envNames.token))
+  const hashType = yield* optionalEnv("hashType")
+  const expiry = yield* optionalEnv("expiry")
+  return yield* make({
+    serviceUrl: yield* optionalEnv("serviceUrl"),
+    partnerId: parseStrictInteger(partnerId),
+    widgetId: yield* optionalEnv("widgetId"),
+    appTokenId,
+    token,
+    hashType: hashType?.trim().toUpperCase() as HashType | undefined,
+    userId: yield* optionalEnv("userId"),
+    // any text: `make` refuses what is not USER, ADMIN, 0 or 2
+    sessionType: (yield* optionalEnv("sessionType")) as Options["sessionType"],
+    expiry: expiry === undefined ? undefined : parseStrictInteger(expiry),
+    sessionPrivileges: yield* optionalEnv("sessionPrivileges"),
+    clientTag: yield* optionalEnv("clientTag")
+  })
+})
 
 /**
  * Provides {@link KalturaConfig} from explicit options.
