@@ -43,6 +43,14 @@ const requestsTo = (fake: FakeKaltura.Service, serviceAction: string) =>
     (log) => log.filter((entry) => `${entry.service}.${entry.action}` === serviceAction.toLowerCase()).length
   )
 
+/** Seeds a SHA256 token and runs `body` with the library configured for it. */
+const withSeededToken = <A, E>(body: (fake: FakeKaltura.Service) => Effect.Effect<A, E, NodeAppToken.Services>) =>
+  withFake(Effect.gen(function*() {
+    const fake = yield* FakeKaltura.FakeKaltura
+    const token = yield* fake.seedAppToken({ hashType: "SHA256" })
+    return yield* withLibrary(fake, { appTokenId: token.id, token: token.token }, body(fake))
+  }))
+
 const getSession = Effect.flatMap(AppTokenSession.AppTokenSession, (session) => session.get)
 
 const EntryList = Schema.Struct({
@@ -175,89 +183,65 @@ describe("core flow against the fake Kaltura server", () => {
     })))
 
   it.live("an outage refuses connections: a typed transport error, then recovery when the server is back", () =>
-    withFake(Effect.gen(function*() {
-      const fake = yield* FakeKaltura.FakeKaltura
-      const token = yield* fake.seedAppToken({ hashType: "SHA256" })
-      yield* withLibrary(
-        fake,
-        { appTokenId: token.id, token: token.token },
-        Effect.gen(function*() {
-          const session = yield* AppTokenSession.AppTokenSession
-          yield* fake.outage()
-          const error = yield* Effect.flip(session.get)
-          assert.strictEqual(error._tag, "KalturaTransportError")
-          yield* fake.restore
-          yield* Effect.sleep("20 millis") // past the failure cooldown
-          const recovered = yield* session.get
-          assert.strictEqual(recovered.generation, 1)
-        })
-      )
-    })))
+    withSeededToken((fake) =>
+      Effect.gen(function*() {
+        const session = yield* AppTokenSession.AppTokenSession
+        yield* fake.outage()
+        const error = yield* Effect.flip(session.get)
+        assert.strictEqual(error._tag, "KalturaTransportError")
+        yield* fake.restore
+        yield* Effect.sleep("20 millis") // past the failure cooldown
+        const recovered = yield* session.get
+        assert.strictEqual(recovered.generation, 1)
+      })
+    ))
 
   it.live("a refresh reuses the widget KS: one round trip", () =>
-    withFake(Effect.gen(function*() {
-      const fake = yield* FakeKaltura.FakeKaltura
-      const token = yield* fake.seedAppToken({ hashType: "SHA256" })
-      yield* withLibrary(
-        fake,
-        { appTokenId: token.id, token: token.token },
-        Effect.gen(function*() {
-          const session = yield* AppTokenSession.AppTokenSession
-          yield* session.get
-          yield* Effect.sleep("20 millis")
-          const renewed = yield* session.refresh
-          assert.strictEqual(renewed.generation, 2)
-          assert.strictEqual(yield* requestsTo(fake, "session.startWidgetSession"), 1)
-          assert.strictEqual(yield* requestsTo(fake, "appToken.startSession"), 2)
-        })
-      )
-    })))
+    withSeededToken((fake) =>
+      Effect.gen(function*() {
+        const session = yield* AppTokenSession.AppTokenSession
+        yield* session.get
+        yield* Effect.sleep("20 millis")
+        const renewed = yield* session.refresh
+        assert.strictEqual(renewed.generation, 2)
+        assert.strictEqual(yield* requestsTo(fake, "session.startWidgetSession"), 1)
+        assert.strictEqual(yield* requestsTo(fake, "appToken.startSession"), 2)
+      })
+    ))
 
   it.live("KalturaClient calls with the App Token KS; an expired KS gives one refresh and one retry", () =>
-    withFake(Effect.gen(function*() {
-      const fake = yield* FakeKaltura.FakeKaltura
-      const token = yield* fake.seedAppToken({ hashType: "SHA256" })
-      yield* withLibrary(
-        fake,
-        { appTokenId: token.id, token: token.token },
-        Effect.gen(function*() {
-          const client = yield* KalturaClient.KalturaClient
-          const first = yield* client.call("baseEntry", "list", {}, EntryList)
-          assert.isAbove(first.totalCount, 0)
-          yield* fake.injectFault("baseEntry.list", FakeKalturaFault.ksExpired, { times: 1 })
-          yield* Effect.sleep("20 millis")
-          const second = yield* client.call("baseEntry", "list", {}, EntryList)
-          assert.strictEqual(second.totalCount, first.totalCount)
-          assert.strictEqual(yield* requestsTo(fake, "appToken.startSession"), 2)
-          assert.strictEqual(yield* requestsTo(fake, "baseEntry.list"), 3)
-          assert.strictEqual(yield* requestsTo(fake, "session.startWidgetSession"), 1)
-        })
-      )
-    })))
+    withSeededToken((fake) =>
+      Effect.gen(function*() {
+        const client = yield* KalturaClient.KalturaClient
+        const first = yield* client.call("baseEntry", "list", {}, EntryList)
+        assert.isAbove(first.totalCount, 0)
+        yield* fake.injectFault("baseEntry.list", FakeKalturaFault.ksExpired, { times: 1 })
+        yield* Effect.sleep("20 millis")
+        const second = yield* client.call("baseEntry", "list", {}, EntryList)
+        assert.strictEqual(second.totalCount, first.totalCount)
+        assert.strictEqual(yield* requestsTo(fake, "appToken.startSession"), 2)
+        assert.strictEqual(yield* requestsTo(fake, "baseEntry.list"), 3)
+        assert.strictEqual(yield* requestsTo(fake, "session.startWidgetSession"), 1)
+      })
+    ))
 
-  it.live("a revoked KS (LOGOUT) on 20 concurrent calls causes one refresh", () =>
-    withFake(Effect.gen(function*() {
-      const fake = yield* FakeKaltura.FakeKaltura
-      const token = yield* fake.seedAppToken({ hashType: "SHA256" })
-      yield* withLibrary(
-        fake,
-        { appTokenId: token.id, token: token.token },
-        Effect.gen(function*() {
-          const client = yield* KalturaClient.KalturaClient
-          const session = yield* AppTokenSession.AppTokenSession
-          const current = yield* session.get
-          yield* Effect.sleep("20 millis")
-          yield* fake.revokeKs(Redacted.value(current.ks))
-          const results = yield* Effect.all(
-            Array.from({ length: 20 }, () => client.call("baseEntry", "list", {}, EntryList)),
-            { concurrency: "unbounded" }
-          )
-          assert.strictEqual(results.length, 20)
-          assert.strictEqual(yield* requestsTo(fake, "appToken.startSession"), 2)
-          assert.strictEqual((yield* session.get).generation, 2)
-        })
-      )
-    })))
+  it.live("a revoked KS (LOGOUT) on 100 concurrent calls causes one refresh", () =>
+    withSeededToken((fake) =>
+      Effect.gen(function*() {
+        const client = yield* KalturaClient.KalturaClient
+        const session = yield* AppTokenSession.AppTokenSession
+        const current = yield* session.get
+        yield* Effect.sleep("20 millis")
+        yield* fake.revokeKs(Redacted.value(current.ks))
+        const results = yield* Effect.all(
+          Array.from({ length: 20 }, () => client.call("baseEntry", "list", {}, EntryList)),
+          { concurrency: "unbounded" }
+        )
+        assert.strictEqual(results.length, 100)
+        assert.strictEqual(yield* requestsTo(fake, "appToken.startSession"), 2)
+        assert.strictEqual((yield* session.get).generation, 2)
+      })
+    ))
 
   it.live("a server clock 30 minutes ahead does not shorten or lengthen the local deadline", () =>
     withFake(Effect.gen(function*() {
