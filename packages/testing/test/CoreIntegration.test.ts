@@ -234,7 +234,7 @@ describe("core flow against the fake Kaltura server", () => {
         yield* Effect.sleep("20 millis")
         yield* fake.revokeKs(Redacted.value(current.ks))
         const results = yield* Effect.all(
-          Array.from({ length: 20 }, () => client.call("baseEntry", "list", {}, EntryList)),
+          Array.from({ length: 100 }, () => client.call("baseEntry", "list", {}, EntryList)),
           { concurrency: "unbounded" }
         )
         assert.strictEqual(results.length, 100)
