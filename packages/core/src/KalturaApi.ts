@@ -194,6 +194,16 @@ const toBody = (request: Request, clientTag: string): string => {
   return JSON.stringify(body)
 }
 
+/** The operating system's error code (`ECONNREFUSED`, `ENOTFOUND`, ...) somewhere in a cause chain, if any. */
+const systemErrorCode = (cause: unknown): string | undefined => {
+  for (let depth = 0; depth < 5 && Predicate.isObject(cause); depth++) {
+    const code = (cause as { readonly code?: unknown }).code
+    if (typeof code === "string" && /^E[A-Z_]+$/.test(code)) return code
+    cause = (cause as { readonly cause?: unknown }).cause
+  }
+  return undefined
+}
+
 const parseDateHeader = (value: string | undefined): Option.Option<number> => {
   if (value === undefined) return Option.none()
   const ms = Date.parse(value)
@@ -229,14 +239,18 @@ export const make = (
     ): Effect.Effect<Response<A>, KalturaCallError> => {
       const { action, service } = request
       const fail = { service, action, attempts: 1 }
-      const transportError = (error: HttpClientError.HttpClientError) =>
-        new KalturaTransportError({
+      const transportError = (error: HttpClientError.HttpClientError) => {
+        const code = systemErrorCode(error.cause)
+        const detail = [code, error._tag === "RequestError" ? error.description : "reading the response"]
+          .filter((part) => part !== undefined && part !== "")
+          .map((part) => scrub(part!))
+          .join(", ")
+        return new KalturaTransportError({
           ...fail,
           reason: "Transport",
-          description: error._tag === "RequestError"
-            ? `${error.reason} error${error.description ? `: ${scrub(error.description)}` : ""}`
-            : `${error.reason} error reading the response`
+          description: `${error.reason} error${detail === "" ? "" : ` (${detail})`}`
         })
+      }
       return Effect.gen(function*() {
         const sentAt = yield* Effect.clockWith((clock) => clock.currentTimeMillis)
         const httpRequest = HttpClientRequest.post(`${serviceUrl}/api_v3/service/${service}/action/${action}`).pipe(

@@ -198,6 +198,7 @@ describe("core flow against the fake Kaltura server", () => {
         yield* fake.outage()
         const error = yield* Effect.flip(session.get)
         assert.strictEqual(error._tag, "KalturaTransportError")
+        assert.include(error.message, "ECONNREFUSED")
         yield* fake.restore
         yield* Effect.sleep("20 millis") // past the failure cooldown
         const recovered = yield* session.get
