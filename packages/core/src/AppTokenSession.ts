@@ -248,14 +248,18 @@ export const acquire = (deps: {
   readonly settings: FlowSettings
   readonly widgetExpiry: number
   readonly hardMarginMillis: number
+  /** Starts the widget session; default `WidgetSession.start` through `api`. */
+  readonly widgetSession?: WidgetSession.Service | undefined
 }) =>
 (widget: WidgetSession.WidgetSessionInfo | undefined): Effect.Effect<Acquired, KalturaCallError> => {
   const { api, hasher, settings } = deps
-  const newWidget = WidgetSession.start(api, {
-    partnerId: settings.partnerId,
-    widgetId: settings.widgetId,
-    expiry: deps.widgetExpiry
-  })
+  const newWidget = deps.widgetSession
+    ? deps.widgetSession.start({ widgetId: settings.widgetId, expiry: deps.widgetExpiry })
+    : WidgetSession.start(api, {
+      partnerId: settings.partnerId,
+      widgetId: settings.widgetId,
+      expiry: deps.widgetExpiry
+    })
   const startSession = (widget: WidgetSession.WidgetSessionInfo) =>
     hasher.hash(settings.hashType, widget.ks, settings.token).pipe(
       Effect.flatMap((tokenHash) =>
@@ -666,7 +670,9 @@ export const makeLifecycle = (
   )
 
 /**
- * Builds the session for the configured App Token on the services in context.
+ * Builds the session for the configured App Token on the services in context. Step 1 uses the
+ * `WidgetSession` service when one is provided (for instance `WidgetSession.layerTest`), otherwise
+ * `session.startWidgetSession` through the transport.
  *
  * @since 0.1.0
  * @category Constructors
@@ -682,11 +688,14 @@ export const make = (
     const settings = yield* KalturaConfig
     const api = yield* KalturaApi.KalturaApi
     const hasher = yield* TokenHasher.TokenHasher
+    // optional, as OpenAiConfig is in Effect's AI packages: a provided WidgetSession (e.g. layerTest) is used
+    const widgetSession = yield* Effect.serviceOption(WidgetSession.WidgetSession)
     return yield* makeLifecycle(
       acquire({
         api,
         hasher,
         settings,
+        widgetSession: Option.getOrUndefined(widgetSession),
         widgetExpiry: options?.widgetExpiry ?? defaults.widgetExpiry,
         hardMarginMillis: Duration.toMillis(options?.hardMargin ?? defaults.hardMargin)
       }),

@@ -115,6 +115,20 @@ describe("test layers", () => {
       assert.strictEqual(hash, "h")
     }))
 
+  it.effect("WidgetSession.layerTest inside the real session: no widget request, its KS sent and hashed", () =>
+    Effect.gen(function*() {
+      const fake = happyFake()
+      const layer = stack(fake).pipe(Layer.provide(WidgetSession.layerTest({ ks: widgetKs, partnerId })))
+      yield* Effect.provide(currentKs, layer)
+      assert.strictEqual(fake.requestsTo(widgetRoute).length, 0)
+      const [startSession] = fake.requestsTo(startSessionRoute)
+      assert.strictEqual(startSession.body.ks, widgetKs)
+      assert.strictEqual(
+        startSession.body.tokenHash,
+        "ae8e79c6a26c38d58bc6ca36da420e60ff1e4de1769f281e1c731d5cc85a6511"
+      )
+    }))
+
   it.effect("WidgetSession.layerTest honours per-call widgetId and expiry", () =>
     Effect.gen(function*() {
       const widgets = yield* WidgetSession.WidgetSession
