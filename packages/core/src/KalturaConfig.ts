@@ -213,10 +213,13 @@ export const parseSessionType = (input: SessionType | string): Option.Option<Ses
   }
 }
 
+/** Untyped (JavaScript) callers may pass anything: a non-string is refused like an empty string. */
+const isBlank = (value: unknown): boolean => typeof value !== "string" || value.trim() === ""
+
 const optionalString = (field: keyof Options, value: string | undefined) =>
   value === undefined
     ? Effect.succeed(Option.none<string>())
-    : value.trim() === ""
+    : isBlank(value)
     ? Effect.fail(invalid(field, "a non-empty string when set"))
     : Effect.succeed(Option.some(value))
 
@@ -244,11 +247,11 @@ export const make = (options: Options): Effect.Effect<KalturaSettings, KalturaCo
       return yield* invalid("partnerId", "a positive integer")
     }
     const widgetId = options.widgetId ?? `_${options.partnerId}`
-    if (widgetId.trim() === "") return yield* invalid("widgetId", "a non-empty widget id such as _12345")
-    if (options.appTokenId.trim() === "") {
+    if (isBlank(widgetId)) return yield* invalid("widgetId", "a non-empty widget id such as _12345")
+    if (isBlank(options.appTokenId)) {
       return yield* invalid("appTokenId", "the App Token id, e.g. 0_ab12cd34")
     }
-    if (!Redacted.isRedacted(options.token) || Redacted.value(options.token).trim() === "") {
+    if (!Redacted.isRedacted(options.token) || isBlank(Redacted.value(options.token))) {
       return yield* invalid("token", "the App Token's token value (not empty)")
     }
     const hashType = (options.hashType ?? "SHA256").toUpperCase() as HashType
@@ -262,7 +265,7 @@ export const make = (options: Options): Effect.Effect<KalturaSettings, KalturaCo
       return yield* invalid("expiry", "a positive whole number of seconds")
     }
     const clientTag = options.clientTag ?? "kaltura-effect"
-    if (clientTag.trim() === "") return yield* invalid("clientTag", "a non-empty string when set")
+    if (isBlank(clientTag)) return yield* invalid("clientTag", "a non-empty string when set")
     return {
       serviceUrl,
       partnerId: options.partnerId,
