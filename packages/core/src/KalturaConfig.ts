@@ -254,7 +254,8 @@ export const make = (options: Options): Effect.Effect<KalturaSettings, KalturaCo
     if (!Redacted.isRedacted(options.token) || isBlank(Redacted.value(options.token))) {
       return yield* invalid("token", "the App Token's token value (not empty)")
     }
-    const hashType = (options.hashType ?? "SHA256").toUpperCase() as HashType
+    const hashTypeInput: unknown = options.hashType ?? "SHA256"
+    const hashType = (typeof hashTypeInput === "string" ? hashTypeInput.toUpperCase() : "") as HashType
     if (!hashTypes.includes(hashType)) return yield* invalid("hashType", "one of MD5, SHA1, SHA256, SHA512")
     let sessionType = Option.none<SessionType>()
     if (options.sessionType !== undefined) {
