@@ -14,7 +14,7 @@ import * as Effect from "effect/Effect"
 import { identity } from "effect/Function"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as ParseResult from "effect/ParseResult"
+import type * as ParseResult from "effect/ParseResult"
 import * as Predicate from "effect/Predicate"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
@@ -172,12 +172,37 @@ const describePath = (path: ReadonlyArray<PropertyKey>) =>
   path.length === 0 ? "the body" : path.map((key) => JSON.stringify(String(key))).join(".")
 
 /**
+ * The leaf issues of a parse failure with their paths. Walks the issue tree itself: Effect's formatters render
+ * each offending value, which is slow for a huge body and overflows the stack for a deeply nested one (and the
+ * value may be a KS). The tree is as deep as the schema, not as the data.
+ */
+const leafIssues = (
+  issue: ParseResult.ParseIssue,
+  path: ReadonlyArray<PropertyKey>,
+  out: Array<{ readonly missing: boolean; readonly path: ReadonlyArray<PropertyKey> }>
+): void => {
+  switch (issue._tag) {
+    case "Pointer":
+      return leafIssues(issue.issue, [...path, ...(Array.isArray(issue.path) ? issue.path : [issue.path])], out)
+    case "Refinement":
+    case "Transformation":
+      return leafIssues(issue.issue, path, out)
+    case "Composite":
+      for (const inner of Array.isArray(issue.issues) ? issue.issues : [issue.issues]) leafIssues(inner, path, out)
+      return
+    default:
+      out.push({ missing: issue._tag === "Missing", path })
+  }
+}
+
+/**
  * Describes a parse failure by where and what kind, never by the offending value (which may be a KS).
  */
 const describeParseError = (error: ParseResult.ParseError): string => {
-  const issues = ParseResult.ArrayFormatter.formatErrorSync(error)
+  const issues: Array<{ readonly missing: boolean; readonly path: ReadonlyArray<PropertyKey> }> = []
+  leafIssues(error.issue, [], issues)
   const parts = issues.slice(0, 3).map((issue) =>
-    `${issue._tag === "Missing" ? "missing" : "unexpected value"} at ${describePath(issue.path)}`
+    `${issue.missing ? "missing" : "unexpected value"} at ${describePath(issue.path)}`
   )
   return parts.join("; ") + (issues.length > 3 ? ` (+${issues.length - 3} more)` : "")
 }
