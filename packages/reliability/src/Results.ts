@@ -6,7 +6,6 @@
  */
 import * as Fs from "node:fs"
 import * as Path from "node:path"
-import { fileURLToPath } from "node:url"
 
 /**
  * A figure: a count, a duration, a label, or a breakdown by tag.
@@ -40,21 +39,25 @@ export interface Result {
 }
 
 /**
- * The package's root directory (this file lives in `src/` or, compiled, in `dist/esm/`).
+ * The package's root directory, found from the working directory (the package itself, or any directory of the
+ * repository above it, as when vitest runs the workspace from the root).
  *
  * @since 0.1.0
  * @category Paths
  */
 export const packageRoot = (): string => {
-  let dir = Path.dirname(fileURLToPath(import.meta.url))
-  for (let i = 0; i < 5; i++) {
+  const isOurs = (dir: string) => {
     const manifest = Path.join(dir, "package.json")
-    if (Fs.existsSync(manifest) && Fs.readFileSync(manifest, "utf8").includes("\"@kaltura-effect/reliability\"")) {
-      return dir
-    }
+    return Fs.existsSync(manifest) && Fs.readFileSync(manifest, "utf8").includes("\"@kaltura-effect/reliability\"")
+  }
+  let dir = process.cwd()
+  for (let i = 0; i < 8; i++) {
+    if (isOurs(dir)) return dir
+    const nested = Path.join(dir, "packages", "reliability")
+    if (isOurs(nested)) return nested
     dir = Path.dirname(dir)
   }
-  throw new Error("cannot find the @kaltura-effect/reliability package root")
+  throw new Error("cannot find the @kaltura-effect/reliability package from the working directory")
 }
 
 /**

@@ -162,8 +162,6 @@ const main = (argv: ReadonlyArray<string>): number => {
   return violations.length === 0 && missing.length === 0 ? 0 : 1
 }
 
-if (
-  process.argv[1] !== undefined && Path.resolve(process.argv[1]) === Path.resolve(new URL(import.meta.url).pathname)
-) {
+if (process.argv[1] !== undefined && /report\.[cm]?js$/.test(process.argv[1])) {
   process.exitCode = main(process.argv.slice(2))
 }
