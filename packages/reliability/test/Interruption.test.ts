@@ -41,7 +41,7 @@ describe("interruption and timeouts", () => {
         const wave = (name: string, effect: Effect.Effect<AppTokenSession.Session, unknown>) =>
           Effect.gen(function*() {
             const fibers = yield* Effect.forEach(Array.from({ length: CALLERS }), () => {
-              const stopAt = rng.int(0, 200)
+              const stopAt = rng.int(0, 400)
               const how = rng.pick(["interrupt", "timeout", "race", "patient"] as const)
               const caller = how === "timeout"
                 ? Effect.timeout(effect, stopAt)
@@ -115,7 +115,7 @@ describe("interruption and timeouts", () => {
         description:
           `Live time, the fake server holding each \`appToken.startSession\` for ${FLIGHT_DELAY}. In each wave ` +
           `${CALLERS} callers (\`get\` at cold start; \`refresh\` or \`get\` after \`invalidate\`) are each stopped at ` +
-          "a random point in 0-200 ms (seed 7): interrupted from outside, `Effect.timeout`, `Effect.raceFirst` with " +
+          "a random point in 0-400 ms (seed 7): interrupted from outside, `Effect.timeout`, `Effect.raceFirst` with " +
           "a give-up, or left to finish. Fibers are counted with `Supervisor.track` over the layer and the " +
           "callers: after the cold wave (the layer's refresh timer is then alive), after the refresh wave, and " +
           "after the layer is released.",
