@@ -32,13 +32,11 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
+import kaltura from "kaltura-client"
 import { createHash } from "node:crypto"
 import * as Http from "node:http"
-import { createRequire } from "node:module"
 import { type Benchmark, interleave, iqr, median, pairedRatios, type Row } from "./Harness.js"
 import * as Stack from "./Stack.js"
-
-const kaltura = createRequire(import.meta.url)("kaltura-client")
 
 const quiet = { log: () => {}, error: () => {}, debug: () => {} }
 

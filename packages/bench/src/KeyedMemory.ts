@@ -35,7 +35,7 @@ export const benchmark: Benchmark = {
     Effect.scoped(Effect.gen(function*() {
       const keys = quick ? 300 : 10_000
       const warmupKeys = 50
-      const iterations = quick ? 200 : 20_000
+      const iterations = quick ? 200 : 5_000
       const rounds = quick ? 2 : 7
       const transport = InMemoryKaltura.make()
       const context = yield* Layer.build(

@@ -7,12 +7,13 @@
  */
 import * as Effect from "effect/Effect"
 import * as Fs from "node:fs"
-import { fileURLToPath } from "node:url"
+import * as Path from "node:path"
 import * as Report from "./Report.js"
 import * as Suite from "./Suite.js"
 
-const packageDir = fileURLToPath(new URL("../../", import.meta.url))
-const rootReadme = fileURLToPath(new URL("../../../../README.md", import.meta.url))
+// this file is packages/bench/dist/esm/main.js
+const packageDir = Path.resolve(Path.dirname(process.argv[1] ?? "."), "..", "..")
+const rootReadme = Path.resolve(packageDir, "..", "..", "README.md")
 
 const out = (text: string) => process.stdout.write(`${text}\n`)
 const err = (text: string) => process.stderr.write(`${text}\n`)
@@ -22,7 +23,7 @@ const usage = "usage: main.js [--quick] [--only NAME[,NAME...]] [--readme] [--ou
 const parse = (argv: ReadonlyArray<string>) => {
   let quick = false
   let readme = false
-  let output = `${packageDir}results.json`
+  let output = Path.join(packageDir, "results.json")
   const only: Array<string> = []
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!
