@@ -5,6 +5,7 @@
  *
  * @since 0.1.0
  */
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
@@ -229,6 +230,18 @@ const systemErrorCode = (cause: unknown): string | undefined => {
   return undefined
 }
 
+/**
+ * A redirect is answered as it is (a `KalturaHttpError`), never followed: `fetch` follows redirects by default,
+ * which would take the call, and with a 307 or 308 its body (the KS and the token hash), to another origin, and
+ * take that origin's answer as Kaltura's. The undici and `node:http` clients do not follow redirects.
+ */
+const noRedirects = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.flatMap(
+    Effect.serviceOption(FetchHttpClient.RequestInit),
+    (init) =>
+      Effect.provideService(effect, FetchHttpClient.RequestInit, { ...Option.getOrUndefined(init), redirect: "manual" })
+  )
+
 const parseDateHeader = (value: string | undefined): Option.Option<number> => {
   if (value === undefined) return Option.none()
   const ms = Date.parse(value)
@@ -281,7 +294,7 @@ export const make = (
         const httpRequest = HttpClientRequest.post(`${serviceUrl}/api_v3/service/${service}/action/${action}`).pipe(
           HttpClientRequest.bodyText(toBody(request, options.clientTag), "application/json")
         )
-        const { body, headers, status } = yield* httpClient.execute(httpRequest).pipe(
+        const { body, headers, status } = yield* noRedirects(httpClient.execute(httpRequest)).pipe(
           Effect.flatMap((response) =>
             response.status === 200
               ? Effect.map(response.text, (body) => ({ status: response.status, headers: response.headers, body }))
