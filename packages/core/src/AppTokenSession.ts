@@ -341,6 +341,8 @@ export const makeLifecycle = (
     readonly appTokenId: string
     /** The lifetime requested, in seconds, if any. */
     readonly expiry: Option.Option<number>
+    /** Labels of this session's metrics. Default: `partner_id` and `app_token_id`. */
+    readonly metricLabels?: ReadonlyArray<MetricLabel.MetricLabel> | undefined
   },
   options?: Options
 ): Effect.Effect<Service, never, Scope.Scope> =>
@@ -354,7 +356,7 @@ export const makeLifecycle = (
     const cooldown = Duration.toMillis(options?.failureCooldown ?? defaults.failureCooldown)
     const retryBase = Duration.toMillis(options?.retryBase ?? defaults.retryBase)
     const retryMax = Duration.toMillis(options?.retryMax ?? defaults.retryMax)
-    const labels = [
+    const labels = settings.metricLabels ?? [
       MetricLabel.make("partner_id", String(settings.partnerId)),
       MetricLabel.make("app_token_id", settings.appTokenId)
     ]

@@ -23,6 +23,7 @@ import * as Effect from "effect/Effect"
 import * as ExecutionStrategy from "effect/ExecutionStrategy"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
+import * as MetricLabel from "effect/MetricLabel"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
@@ -112,8 +113,22 @@ export const describeKey = (settings: KalturaConfig.KalturaSettings): string =>
     settings.sessionPrivileges._tag === "Some" ? settings.sessionPrivileges.value : ""
   ].join("|")
 
-const identityOf = (settings: KalturaConfig.KalturaSettings) =>
-  `${describeKey(settings)}|${bytesToHex(sha256(utf8ToBytes(Redacted.value(settings.token))))}`
+// A token's digest, computed once per `Redacted` value.
+const tokenDigests = new WeakMap<Redacted.Redacted<string>, string>()
+const digestOf = (token: Redacted.Redacted<string>): string => {
+  let digest = tokenDigests.get(token)
+  if (digest === undefined) {
+    digest = bytesToHex(sha256(utf8ToBytes(Redacted.value(token))))
+    tokenDigests.set(token, digest)
+  }
+  return digest
+}
+
+const identityOf = (settings: KalturaConfig.KalturaSettings) => `${describeKey(settings)}|${digestOf(settings.token)}`
+
+// Effect's metric registry is global and never forgets a label set: labelling by partner and token would
+// grow it with every key ever seen. Keyed sessions share one label set.
+const keyedMetricLabels = [MetricLabel.make("sessions", "keyed")]
 
 interface Entry {
   readonly service: AppTokenSession.Service
@@ -164,25 +179,41 @@ export const make = (
             widgetExpiry: options?.session?.widgetExpiry ?? AppTokenSession.defaults.widgetExpiry,
             hardMarginMillis
           }),
-          settings,
+          { ...settings, metricLabels: keyedMetricLabels },
           options?.session
         ).pipe(Scope.extend(scope))
         return { service, scope }
       })
 
+    // Moves an entry to the most recently used end. Synchronous, so it needs no lock.
+    const touch = (id: string, entry: Entry, now: number) => {
+      entries.delete(id)
+      entries.set(id, entry)
+      entry.lastUsed = now
+      return entry
+    }
+
+    // A key object seen before is not validated again (keys are immutable by contract).
+    const identities = new WeakMap<Key, { readonly settings: KalturaConfig.KalturaSettings; readonly id: string }>()
+    const identify = (key: Key) => {
+      const known = identities.get(key)
+      if (known !== undefined) return Effect.succeed(known)
+      return Effect.map(KalturaConfig.make(key), (settings) => {
+        const identity = { settings, id: identityOf(settings) }
+        identities.set(key, identity)
+        return identity
+      })
+    }
+
     const entryFor = (key: Key) =>
-      Effect.gen(function*() {
-        const settings = yield* KalturaConfig.make(key)
-        const id = identityOf(settings)
-        return yield* lock.withPermits(1)(Effect.gen(function*() {
+      Effect.flatMap(identify(key), ({ id, settings }) => {
+        // the common case, an existing entry, takes no lock
+        const existing = entries.get(id)
+        if (existing !== undefined) return Effect.map(Clock.currentTimeMillis, (now) => touch(id, existing, now))
+        return lock.withPermits(1)(Effect.gen(function*() {
           const now = yield* Clock.currentTimeMillis
-          const existing = entries.get(id)
-          if (existing !== undefined) {
-            entries.delete(id)
-            entries.set(id, existing)
-            existing.lastUsed = now
-            return existing
-          }
+          const raced = entries.get(id)
+          if (raced !== undefined) return touch(id, raced, now)
           const created = yield* create(settings)
           const entry: Entry = { ...created, lastUsed: now, evicted: false }
           entries.set(id, entry)
