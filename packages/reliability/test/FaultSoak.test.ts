@@ -218,7 +218,7 @@ describe("fault soak", () => {
           "requests the fake received": log.length,
           "faults injected": totalInjected,
           "faults injected, by kind and action": injected.counts,
-          "faults applied (from the fake's log)": faultsApplied.counts,
+          "faults applied (from the fake's log; a delay whose client gave up is not logged)": faultsApplied.counts,
           "faults injected but not reached by the end": pendingAtEnd,
           "cold acquisitions": ACQUISITIONS,
           "acquisitions that succeeded within the retry budget": acquisitions.counts.success ?? 0,
@@ -232,7 +232,9 @@ describe("fault soak", () => {
           "calls that succeeded": calls.counts.success ?? 0,
           "call typed failures, by tag": typedFailures(calls.counts),
           "KS revocations mid-run": yield* Ref.get(revocations),
-          "appToken.startSession requests": log.filter((e) => e.action === "startsession").length,
+          "appToken.startSession requests during the calls (refreshes and retries)": callLog.filter((e) =>
+            e.action === "startsession"
+          ).length,
           "sessions handed out and checked": expiredChecks.checked,
           defects,
           "stuck (no outcome within 15 s)": stuck,
@@ -270,8 +272,8 @@ describe("fault soak", () => {
       assert.strictEqual(watch.counts.unhandledRejections + watch.counts.uncaughtExceptions, 0)
       // the soak really happened: enough faults, enough successes, enough secrets to look for
       assert.isAtLeast(totalInjected, 1_000)
-      assert.isAtLeast(acquisitions.counts.success ?? 0, ACQUISITIONS * 0.8)
-      assert.isAtLeast(calls.counts.success ?? 0, CALLS * 0.8)
+      assert.isAtLeast(acquisitions.counts.success ?? 0, ACQUISITIONS * 0.5)
+      assert.isAtLeast(calls.counts.success ?? 0, CALLS * 0.5)
       assert.isAtLeast(scanner.count("KS"), ACQUISITIONS)
       assert.isAtLeast(capture.logLevels.get("DEBUG") ?? 0, 1)
       assert.isAtLeast(capture.spans.length, CALLS)

@@ -119,7 +119,8 @@ describe("outage", () => {
           if (poll.end >= first.expiresAt) expiredServed++
         } else {
           firstErrorAt = Math.min(firstErrorAt, poll.start)
-          if (poll.start < hardAt) errorsBeforeHardMargin++
+          // decided before the hard margin (it ended before it): the valid KS should have been served
+          if (poll.end < hardAt) errorsBeforeHardMargin++
           if (poll.start >= first.expiresAt && poll.outcome._tag === "Failure") typedAfterDeadline++
         }
       }
