@@ -91,7 +91,7 @@ export const record = (result: Omit<Result, "recordedAt">): Result => {
 export const readAll = (dir: string = resultsDir()): ReadonlyArray<Result> => {
   if (!Fs.existsSync(dir)) return []
   return Fs.readdirSync(dir)
-    .filter((name) => name.endsWith(".json"))
+    .filter((name) => name.endsWith(".json") && !name.startsWith("."))
     .sort()
     .map((name) => JSON.parse(Fs.readFileSync(Path.join(dir, name), "utf8")) as Result)
 }

@@ -31,11 +31,20 @@ const parts: Record<number, string> = {
   7: "Transport security"
 }
 
+/** The sources whose uncommitted changes the report names, since the figures depend on them. */
+const sourceDirs = [
+  "packages/core/src",
+  "packages/node/src",
+  "packages/testing/src",
+  "packages/cli/src",
+  "packages/reliability"
+]
+
 const runFile = (dir: string) => Path.join(dir, ".run.json")
 
 const git = (args: ReadonlyArray<string>): string => {
   try {
-    return ChildProcess.execFileSync("git", args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim()
+    return ChildProcess.execFileSync("git", args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trimEnd()
   } catch {
     return "unknown"
   }
@@ -78,11 +87,10 @@ export const render = (
   lines.push("|---|---|")
   lines.push(`| finished | ${run.finishedAt} |`)
   if (elapsed !== undefined) lines.push(`| suite wall time | ${elapsed.toFixed(1)} s (tests, excluding the build) |`)
-  lines.push(
-    `| commit | ${git(["rev-parse", "--short", "HEAD"])}${
-      git(["status", "--porcelain"]) === "" ? "" : " (with uncommitted changes)"
-    } |`
-  )
+  const dirty = git(["status", "--porcelain", "--", ...sourceDirs]).split("\n").filter((line) => line.trim() !== "")
+    .map((line) => line.slice(3))
+  lines.push(`| commit | ${git(["rev-parse", "--short", "HEAD"])} |`)
+  lines.push(`| uncommitted library or suite sources in the run | ${dirty.length === 0 ? "none" : dirty.join(", ")} |`)
   lines.push(
     `| machine | ${Os.cpus().length} CPU(s), ${
       (Os.totalmem() / 2 ** 30).toFixed(0)
