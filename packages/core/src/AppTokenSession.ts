@@ -617,7 +617,18 @@ export const makeLifecycle = (
         }
         const deferred = yield* startFlight(s, now, Math.max(0, s.lastStart + minInterval - now))
         return Deferred.await(deferred)
-      })))
+      }))).pipe(forced ? identity : Effect.catchAll(heldUntilDeadline))
+
+    // Inside the hard margin a caller waits for the refresh; if that fails transiently (the server is down,
+    // say), the KS in hand is still valid until its deadline and is served rather than the error. A permanent
+    // failure is reported (status Failed serves the KS only until the hard margin).
+    const heldUntilDeadline = (error: AppTokenSessionError): Effect.Effect<Session, AppTokenSessionError> =>
+      Effect.clockWith((clock) => {
+        const entry = state.entry
+        return error.isTransient && entry !== undefined && clock.unsafeCurrentTimeMillis() < entry.session.expiresAt
+          ? Effect.succeed(entry.session)
+          : Effect.fail(error)
+      })
 
     // The cache-hit path: no lock, no span, no metric; one clock read and a comparison.
     const serve = <A>(select: (session: Session) => A): Effect.Effect<A, AppTokenSessionError> =>

@@ -222,13 +222,17 @@ describe("AppTokenSession lifecycle", () => {
       assert.strictEqual(yield* calls, 3)
     }))
 
-  it.scoped("outage past the deadline: a typed error, then recovery on the next demand when the server is back", () =>
+  it.scoped("outage: the valid KS is served until the deadline, then a typed error, then recovery when the server is back", () =>
     Effect.gen(function*() {
       let serverUp = true
       const { session } = yield* makeScripted(() => serverUp ? ok(1000) : unavailable())
       yield* session.get
       serverUp = false
-      for (let i = 0; i < 1001; i += 7) yield* advance("7 seconds")
+      for (let i = 0; i < 987; i += 7) yield* advance("7 seconds")
+      // 987 s: inside the hard margin (the last 60 s) with every refresh failing: still the valid KS
+      assert.strictEqual(ksOf(yield* session.get), "ks-1")
+      assert.strictEqual(Redacted.value(yield* session.ks), "ks-1")
+      yield* advance("14 seconds")
       const failure = yield* Effect.flip(session.get)
       assert.strictEqual(failure._tag, "KalturaHttpError")
       assert.strictEqual(yield* session.status, "Expired")
