@@ -313,6 +313,8 @@ interface Failure {
   readonly error: AppTokenSessionError
   readonly at: number
   readonly permanent: boolean
+  /** No background attempt before this time: the cooldown, or the next backoff step. */
+  readonly notBefore: number
 }
 
 interface State {
@@ -507,10 +509,16 @@ export const makeLifecycle = (
           return
         }
         const error = Option.getOrUndefined(Cause.failureOption(exit.cause))
+        const retryAt = now + (yield* backgroundDelay(before.consecutiveFailures + 1))
         yield* writeState({
           ...before,
           flight: undefined,
-          failure: error && { error, at: now, permanent: !error.isTransient },
+          failure: error && {
+            error,
+            at: now,
+            permanent: !error.isTransient,
+            notBefore: error.isTransient ? retryAt : now + cooldown
+          },
           consecutiveFailures: before.consecutiveFailures + 1
         })
         if (error === undefined) {
@@ -533,7 +541,6 @@ export const makeLifecycle = (
           return yield* setStatus("Expired")
         }
         yield* setStatus("Degraded")
-        const retryAt = now + (yield* backgroundDelay(before.consecutiveFailures + 1))
         const expiresAt = before.entry.session.expiresAt
         yield* retryAt < expiresAt ? scheduleAt(retryAt, kick) : scheduleAt(expiresAt, markExpired)
       })
@@ -594,7 +601,8 @@ export const makeLifecycle = (
       const s = yield* readState
       const now = yield* Clock.currentTimeMillis
       if (s.flight !== undefined || s.entry === undefined) return
-      if (s.failure?.permanent && now < s.failure.at + cooldown) return
+      // after a failure, callers in the refresh window do not hurry the backoff or the cooldown
+      if (s.failure !== undefined && now < s.failure.notBefore) return
       yield* startFlight(s, now, Math.max(0, s.lastStart + minInterval - now))
     }))
 
