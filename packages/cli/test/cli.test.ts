@@ -64,24 +64,17 @@ const limited = async <A>(task: () => Promise<A>): Promise<A> => {
   }
 }
 
-/** Runs the bin; kills it and fails after `timeout` ms. `allowed` says what its stdout may contain. */
-const run = (
-  args: ReadonlyArray<string>,
-  options: {
-    readonly env?: Record<string, string | undefined>
-    readonly timeout?: number
-    readonly allowed?: ReadonlyArray<Allowed>
-  } = {}
-): Promise<Result> => limited(() => runNow(args, options))
+interface RunOptions {
+  readonly env?: Record<string, string | undefined>
+  readonly timeout?: number
+  readonly allowed?: ReadonlyArray<Allowed>
+}
 
-const runNow = (
-  args: ReadonlyArray<string>,
-  options: {
-    readonly env?: Record<string, string | undefined>
-    readonly timeout?: number
-    readonly allowed?: ReadonlyArray<Allowed>
-  } = {}
-): Promise<Result> =>
+/** Runs the bin; kills it and fails after `timeout` ms. `allowed` says what its stdout may contain. */
+const run = (args: ReadonlyArray<string>, options: RunOptions = {}): Promise<Result> =>
+  limited(() => runNow(args, options))
+
+const runNow = (args: ReadonlyArray<string>, options: RunOptions = {}): Promise<Result> =>
   new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [bin, ...args], { env: baseEnv(options.env ?? {}), stdio: "pipe" })
     let stdout = ""
