@@ -44,7 +44,7 @@ import * as SubscriptionRef from "effect/SubscriptionRef"
 import { fingerprint } from "./internal/fingerprint.js"
 import * as KalturaApi from "./KalturaApi.js"
 import { KalturaConfig, type KalturaSettings, type SessionType } from "./KalturaConfig.js"
-import { isExpiredOrRevokedKs, type KalturaCallError, KalturaSessionError, KnownCode } from "./KalturaError.js"
+import { type KalturaCallError, KalturaSessionError, KnownCode } from "./KalturaError.js"
 import * as KalturaMetrics from "./KalturaMetrics.js"
 import * as TokenHasher from "./TokenHasher.js"
 import * as WidgetSession from "./WidgetSession.js"
@@ -799,11 +799,3 @@ export const layerTest = (session: {
       })
     })
   )
-
-/**
- * Whether an error means the KS a call used has expired or been revoked (re-exported for convenience).
- *
- * @since 0.1.0
- * @category Errors
- */
-export const isKsRejected = isExpiredOrRevokedKs

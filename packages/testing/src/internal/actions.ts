@@ -463,6 +463,13 @@ const appTokenGet = action({
     })
 })
 
+/** The `idEqual` / `idIn` part of a Kaltura list filter. */
+const idFilter = (filter: ParamObject) => {
+  const idEqual = stringParam(filter, "idEqual")
+  const idIn = csv(stringParam(filter, "idIn"))
+  return (id: string) => (idEqual === undefined || id === idEqual) && (idIn === undefined || idIn.includes(id))
+}
+
 const appTokenList = action({
   name: "list",
   permission: "admin",
@@ -470,8 +477,7 @@ const appTokenList = action({
   run: (ctx, params: ParamObject) =>
     Effect.map(getState(ctx), (state) => {
       const filter = objectParam(params, "filter") ?? {}
-      const idEqual = stringParam(filter, "idEqual")
-      const idIn = csv(stringParam(filter, "idIn"))
+      const matchesId = idFilter(filter)
       const statusEqual = stringParam(filter, "statusEqual")
       const statusIn = csv(stringParam(filter, "statusIn"))
       const userEqual = stringParam(filter, "sessionUserIdEqual")
@@ -484,9 +490,7 @@ const appTokenList = action({
       const updatedFrom = num("updatedAtGreaterThanOrEqual")
       const updatedTo = num("updatedAtLessThanOrEqual")
       const matching = Array.from(state.appTokens.values()).filter((token) =>
-        token.partnerId === ctx.partnerId && token.status !== 3 &&
-        (idEqual === undefined || token.id === idEqual) &&
-        (idIn === undefined || idIn.includes(token.id)) &&
+        token.partnerId === ctx.partnerId && token.status !== 3 && matchesId(token.id) &&
         (statusEqual === undefined || String(token.status) === statusEqual) &&
         (statusIn === undefined || statusIn.includes(String(token.status))) &&
         (userEqual === undefined || token.sessionUserId === userEqual) &&
@@ -541,13 +545,10 @@ const baseEntryList = action({
   run: (ctx, params: ParamObject) =>
     Effect.map(getState(ctx), (state) => {
       const filter = objectParam(params, "filter") ?? {}
-      const idEqual = stringParam(filter, "idEqual")
-      const idIn = csv(stringParam(filter, "idIn"))
+      const matchesId = idFilter(filter)
       const nameLike = stringParam(filter, "nameLike")?.toLowerCase()
       const matching = state.entries.filter((entry) =>
-        entry.partnerId === ctx.partnerId &&
-        (idEqual === undefined || entry.id === idEqual) &&
-        (idIn === undefined || idIn.includes(entry.id)) &&
+        entry.partnerId === ctx.partnerId && matchesId(entry.id) &&
         (nameLike === undefined || entry.name.toLowerCase().includes(nameLike))
       )
       return {
