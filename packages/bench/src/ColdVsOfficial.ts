@@ -22,13 +22,15 @@
  */
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as AppTokenSession from "@kaltura-effect/core/AppTokenSession"
+// the bare flow is an internal of core, reached through the workspace-only internal path
+import * as Acquire from "@kaltura-effect/core/internal/acquire"
+import * as Widget from "@kaltura-effect/core/internal/widget"
 import * as KalturaApi from "@kaltura-effect/core/KalturaApi"
 import * as KalturaConfig from "@kaltura-effect/core/KalturaConfig"
 import * as NodeAppToken from "@kaltura-effect/node/NodeAppToken"
 import * as NodeTokenHasher from "@kaltura-effect/node/NodeTokenHasher"
 import * as FakeKaltura from "@kaltura-effect/testing/FakeKaltura"
 import * as Context from "effect/Context"
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
@@ -118,12 +120,16 @@ export const benchmark: Benchmark = {
       const api = yield* KalturaApi.make({ serviceUrl: settings.serviceUrl, clientTag: settings.clientTag }).pipe(
         Effect.provide(sharedHttp)
       )
-      const acquire = AppTokenSession.acquire({
+      const acquire = Acquire.make({
         api,
         hasher: yield* NodeTokenHasher.make,
+        widgetSession: Widget.service(api, {
+          partnerId: settings.partnerId,
+          widgetId: settings.widgetId,
+          expiry: AppTokenSession.defaults.widgetExpiry
+        }),
         settings,
-        widgetExpiry: AppTokenSession.defaults.widgetExpiry,
-        hardMarginMillis: Duration.toMillis(AppTokenSession.defaults.hardMargin)
+        widgetExpiry: AppTokenSession.defaults.widgetExpiry
       })
       const oursFlow = timedMillis(acquire(undefined))
 

@@ -8,6 +8,7 @@ import type * as HttpClient from "@effect/platform/HttpClient"
 import * as AppTokenSession from "@kaltura-effect/core/AppTokenSession"
 import * as KalturaApi from "@kaltura-effect/core/KalturaApi"
 import * as KalturaConfig from "@kaltura-effect/core/KalturaConfig"
+import * as WidgetSession from "@kaltura-effect/core/WidgetSession"
 import * as NodeTokenHasher from "@kaltura-effect/node/NodeTokenHasher"
 import * as Layer from "effect/Layer"
 
@@ -31,6 +32,7 @@ export const session = (
   tuning?: Tuning
 ): Layer.Layer<AppTokenSession.AppTokenSession, KalturaConfig.KalturaConfigError, HttpClient.HttpClient> =>
   AppTokenSession.layer(tuning?.session).pipe(
+    Layer.provide(WidgetSession.layer),
     Layer.provide(KalturaApi.layer(tuning?.api)),
     Layer.provide(NodeTokenHasher.layer),
     Layer.provide(KalturaConfig.layer(config))

@@ -1,21 +1,20 @@
 /**
  * Many App Token sessions in one process, keyed by who they are for: for servers that act for many
  * partners, tokens or users. Each key has its own lifecycle (single flight, background refresh, ...),
- * exactly as `AppTokenSession`.
+ * built exactly as `AppTokenSession`'s.
  *
  * Bounded: at most `capacity` keys (default 10,000; the least recently used is evicted) and a key unused
- * for `idleTimeToLive` (default 30 minutes) is evicted. Evicting a key stops its timers and its refresh;
- * a refresh that completes late can only write into its own evicted entry, never into a newer one.
+ * for `idleTimeToLive` (default 30 minutes) is evicted. Evicting a key stops its timers; an acquisition already
+ * running still answers the callers waiting for it, and a `get` for an evicted key creates it again. A lifecycle
+ * handle kept from `session(key)` fails with `KalturaSessionError` (`Evicted`) once its key is evicted.
  *
- * The token value is part of the key's identity (as a SHA-256 digest), so a caller with the wrong token
- * can never be handed a session minted with the right one, but it never appears in the key's printed form.
+ * A key's identity is every field of the key, encoded so that different keys never collide; the token is part of
+ * it as a SHA-256 digest, so a caller with the wrong token can never be handed a session minted with the right one.
+ * A key object may be reused (that is the fast path) and even changed: its fields are compared on every use.
  *
  * @since 0.1.0
  */
 import type * as HttpClient from "@effect/platform/HttpClient"
-import { sha256 } from "@noble/hashes/sha2"
-import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils"
-import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
@@ -24,13 +23,17 @@ import * as ExecutionStrategy from "effect/ExecutionStrategy"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as MetricLabel from "effect/MetricLabel"
-import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
-import * as AppTokenSession from "./AppTokenSession.js"
+import type * as AppTokenSession from "./AppTokenSession.js"
+import * as Keys from "./internal/keys.js"
+import * as Lifecycle from "./internal/lifecycle.js"
+import type * as Driver from "./internal/sessionDriver.js"
+import * as Widget from "./internal/widget.js"
 import * as KalturaApi from "./KalturaApi.js"
 import * as KalturaConfig from "./KalturaConfig.js"
 import * as TokenHasher from "./TokenHasher.js"
+import * as WidgetSession from "./WidgetSession.js"
 
 /**
  * Who a session is for. The same fields as `KalturaConfig.Options`.
@@ -45,11 +48,17 @@ export type Key = KalturaConfig.Options
  * @category Models
  */
 export interface Service {
-  /** A valid session for `key`, creating its lifecycle on first use. Bad keys fail before any request. */
+  /**
+   * A valid session for `key`, creating its lifecycle on first use (and again after an eviction). Bad keys fail
+   * with `KalturaConfigError` before any request.
+   */
   readonly get: (
     key: Key
   ) => Effect.Effect<AppTokenSession.Session, AppTokenSession.AppTokenSessionError | KalturaConfig.KalturaConfigError>
-  /** The lifecycle of `key` itself (status, refresh, rotations, ...). */
+  /**
+   * The lifecycle of `key` itself (status, refresh, rotations, ...). Once the key is evicted, this handle fails
+   * with `KalturaSessionError` (`Evicted`): ask again for the new one.
+   */
   readonly session: (key: Key) => Effect.Effect<AppTokenSession.Service, KalturaConfig.KalturaConfigError>
   /** Stops and forgets `key`'s lifecycle, if any. */
   readonly evict: (key: Key) => Effect.Effect<void>
@@ -94,47 +103,22 @@ export const defaults = {
   idleTimeToLive: Duration.minutes(30)
 } as const
 
-/**
- * The printed form of a key: everything but the token.
- *
- * @since 0.1.0
- * @category Models
- */
-export const describeKey = (settings: KalturaConfig.KalturaSettings): string =>
-  [
-    settings.serviceUrl,
-    settings.partnerId,
-    settings.appTokenId,
-    settings.widgetId,
-    settings.hashType,
-    settings.userId._tag === "Some" ? settings.userId.value : "",
-    settings.sessionType._tag === "Some" ? settings.sessionType.value : "",
-    settings.expiry._tag === "Some" ? settings.expiry.value : "",
-    settings.sessionPrivileges._tag === "Some" ? settings.sessionPrivileges.value : ""
-  ].join("|")
-
-// A token's digest, computed once per `Redacted` value.
-const tokenDigests = new WeakMap<Redacted.Redacted<string>, string>()
-const digestOf = (token: Redacted.Redacted<string>): string => {
-  let digest = tokenDigests.get(token)
-  if (digest === undefined) {
-    digest = bytesToHex(sha256(utf8ToBytes(Redacted.value(token))))
-    tokenDigests.set(token, digest)
-  }
-  return digest
-}
-
-const identityOf = (settings: KalturaConfig.KalturaSettings) => `${describeKey(settings)}|${digestOf(settings.token)}`
-
 // Effect's metric registry is global and never forgets a label set: labelling by partner and token would
 // grow it with every key ever seen. Keyed sessions share one label set.
 const keyedMetricLabels = [MetricLabel.make("sessions", "keyed")]
 
+/** A `get` whose key is evicted between finding its entry and asking it starts over, at most this many times. */
+const maxEvictedRetries = 100
+
+interface Identity {
+  readonly snapshot: Keys.Snapshot
+  readonly settings: KalturaConfig.KalturaSettings
+  readonly id: string
+}
+
 interface Entry {
-  readonly service: AppTokenSession.Service
-  readonly scope: Scope.CloseableScope
+  readonly driver: Driver.Driver
   lastUsed: number
-  evicted: boolean
 }
 
 /**
@@ -149,7 +133,6 @@ export const make = (
   Effect.gen(function*() {
     const capacity = Math.max(1, options?.capacity ?? defaults.capacity)
     const idleMillis = Duration.toMillis(options?.idleTimeToLive ?? defaults.idleTimeToLive)
-    const hardMarginMillis = Duration.toMillis(options?.session?.hardMargin ?? AppTokenSession.defaults.hardMargin)
     const context = yield* Effect.context<HttpClient.HttpClient | TokenHasher.TokenHasher>()
     const hasher = Context.get(context, TokenHasher.TokenHasher)
     const parentScope = yield* Effect.scope
@@ -157,12 +140,12 @@ export const make = (
     const entries = new Map<string, Entry>()
     const lock = yield* Effect.makeSemaphore(1)
 
-    const close = (id: string, entry: Entry) => {
-      entry.evicted = true
+    const evictEntry = (id: string, entry: Entry) => {
       if (entries.get(id) === entry) entries.delete(id)
-      return Scope.close(entry.scope, Exit.void)
+      return entry.driver.evict
     }
 
+    // One lifecycle per key, in a scope of its own that is closed once the evicted session is done.
     const create = (settings: KalturaConfig.KalturaSettings) =>
       Effect.gen(function*() {
         const scope = yield* Scope.fork(parentScope, ExecutionStrategy.sequential)
@@ -171,18 +154,20 @@ export const make = (
           serviceUrl: settings.serviceUrl,
           clientTag: settings.clientTag
         }).pipe(Effect.provide(context))
-        const service = yield* AppTokenSession.makeLifecycle(
-          AppTokenSession.acquire({
-            api,
-            hasher,
-            settings,
-            widgetExpiry: options?.session?.widgetExpiry ?? AppTokenSession.defaults.widgetExpiry,
-            hardMarginMillis
+        return yield* Lifecycle.make({
+          settings,
+          api,
+          hasher,
+          widgetSession: Widget.service(api, {
+            partnerId: settings.partnerId,
+            widgetId: settings.widgetId,
+            expiry: WidgetSession.defaultExpiry
           }),
-          { ...settings, metricLabels: keyedMetricLabels },
-          options?.session
-        ).pipe(Scope.extend(scope))
-        return { service, scope }
+          options: options?.session,
+          scope,
+          release: Scope.close(scope, Exit.void),
+          metricLabels: keyedMetricLabels
+        })
       })
 
     // Moves an entry to the most recently used end. Synchronous, so it needs no lock.
@@ -193,73 +178,67 @@ export const make = (
       return entry
     }
 
-    // A key object seen before is not validated again (keys are immutable by contract).
-    const identities = new WeakMap<Key, { readonly settings: KalturaConfig.KalturaSettings; readonly id: string }>()
-    const identify = (key: Key) => {
+    // A key object is validated when first seen and again only when one of its fields changed.
+    const identities = new WeakMap<Key, Identity>()
+    const identify = (key: Key): Effect.Effect<Identity, KalturaConfig.KalturaConfigError> => {
       const known = identities.get(key)
-      if (known !== undefined) return Effect.succeed(known)
-      return Effect.map(KalturaConfig.make(key), (settings) => {
-        const identity = { settings, id: identityOf(settings) }
+      if (known !== undefined && Keys.unchanged(known.snapshot, key)) return Effect.succeed(known)
+      const snapshot = Keys.snapshotOf(key)
+      return Effect.map(KalturaConfig.make(snapshot), (settings) => {
+        const identity = { snapshot, settings, id: Keys.identityOf(settings) }
         identities.set(key, identity)
         return identity
       })
     }
 
-    const entryFor = (key: Key) =>
-      Effect.flatMap(identify(key), ({ id, settings }) => {
-        // the common case, an existing entry, takes no lock
-        const existing = entries.get(id)
-        if (existing !== undefined) return Effect.map(Clock.currentTimeMillis, (now) => touch(id, existing, now))
-        return lock.withPermits(1)(Effect.gen(function*() {
-          const now = yield* Clock.currentTimeMillis
-          const raced = entries.get(id)
-          if (raced !== undefined) return touch(id, raced, now)
-          const created = yield* create(settings)
-          const entry: Entry = { ...created, lastUsed: now, evicted: false }
-          entries.set(id, entry)
-          while (entries.size > capacity) {
-            const [oldestId, oldest] = entries.entries().next().value!
-            yield* close(oldestId, oldest)
-          }
-          return entry
-        })).pipe(Effect.uninterruptible)
-      })
+    const entryFor = ({ id, settings }: Identity) => {
+      // the common case, an existing entry, takes no lock
+      const existing = entries.get(id)
+      if (existing !== undefined) return Effect.map(Clock.currentTimeMillis, (now) => touch(id, existing, now))
+      return lock.withPermits(1)(Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        const raced = entries.get(id)
+        if (raced !== undefined) return touch(id, raced, now)
+        const entry: Entry = { driver: yield* create(settings), lastUsed: now }
+        entries.set(id, entry)
+        while (entries.size > capacity) {
+          const [oldestId, oldest] = entries.entries().next().value!
+          yield* evictEntry(oldestId, oldest)
+        }
+        return entry
+      })).pipe(Effect.uninterruptible)
+    }
 
-    const get = (key: Key): ReturnType<Service["get"]> =>
-      Effect.flatMap(entryFor(key), (entry) =>
-        entry.service.get.pipe(
-          // An entry evicted while we waited interrupts its refresh: start over on the new entry, once.
-          Effect.catchAllCause((cause) =>
-            entry.evicted && Cause.isInterruptedOnly(cause)
-              ? Effect.flatMap(entryFor(key), (fresh) => fresh.service.get)
-              : Effect.failCause(cause)
+    const getFor = (identity: Identity, retries: number): ReturnType<Service["get"]> =>
+      Effect.flatMap(entryFor(identity), (entry) =>
+        entry.driver.service.get.pipe(
+          // evicted between finding the entry and asking it: the key is simply created again
+          Effect.catchIf(
+            (error) => retries > 0 && error._tag === "KalturaSessionError" && error.reason === "Evicted",
+            () => getFor(identity, retries - 1)
           )
         ))
 
     const sweep = lock.withPermits(1)(Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis
       for (const [id, entry] of Array.from(entries)) {
-        if (now - entry.lastUsed >= idleMillis) yield* close(id, entry)
+        if (now - entry.lastUsed >= idleMillis) yield* evictEntry(id, entry)
       }
     }))
     yield* sweep.pipe(
       Effect.repeat(Schedule.spaced(Duration.millis(Math.max(1000, Math.min(idleMillis / 2, 60_000))))),
       Effect.forkScoped
     )
-    yield* Effect.addFinalizer(() =>
-      Effect.forEach(Array.from(entries), ([id, entry]) => close(id, entry), { discard: true })
-    )
 
     return AppTokenSessions.of({
-      get,
-      session: (key) => Effect.map(entryFor(key), (entry) => entry.service),
+      get: (key) => Effect.flatMap(identify(key), (identity) => getFor(identity, maxEvictedRetries)),
+      session: (key) => Effect.map(Effect.flatMap(identify(key), entryFor), (entry) => entry.driver.service),
       evict: (key) =>
-        KalturaConfig.make(key).pipe(
-          Effect.flatMap((settings) =>
+        identify(key).pipe(
+          Effect.flatMap(({ id }) =>
             lock.withPermits(1)(Effect.suspend(() => {
-              const id = identityOf(settings)
               const entry = entries.get(id)
-              return entry === undefined ? Effect.void : close(id, entry)
+              return entry === undefined ? Effect.void : evictEntry(id, entry)
             }))
           ),
           Effect.ignore

@@ -133,28 +133,6 @@ export const defaultRetrySchedule: Schedule.Schedule<unknown, KalturaCallError> 
 // Decoding
 // ---------------------------------------------------------------------------------------------------------
 
-/**
- * A number that may arrive as a JSON number or a numeric string (Kaltura emits PHP's runtime types).
- *
- * @since 0.1.0
- * @category Schemas
- */
-export const LenientNumber: Schema.Schema<number, number | string> = Schema.Union(
-  Schema.Number,
-  Schema.NumberFromString
-).pipe(Schema.filter((n) => Number.isFinite(n), { message: () => "a finite number" }))
-
-/**
- * A string that may arrive as a number (e.g. the widget session's `userId: 0`).
- *
- * @since 0.1.0
- * @category Schemas
- */
-export const LenientString: Schema.Schema<string, string | number> = Schema.Union(
-  Schema.String,
-  Schema.Number.pipe(Schema.transform(Schema.String, { strict: true, decode: String, encode: Number }))
-)
-
 const ApiException = Schema.Struct({
   objectType: Schema.Literal("KalturaAPIException"),
   code: Schema.String,

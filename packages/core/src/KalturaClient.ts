@@ -72,7 +72,15 @@ export const make: Effect.Effect<Service, never, AppTokenSession | KalturaApi> =
         if (!isExpiredOrRevokedKs(first.left)) return yield* first.left
         // Only the first of N concurrent failures with this generation drops it; all join one refresh.
         yield* session.invalidateGeneration(current.generation)
-        yield* Effect.logInfo("Kaltura rejected the KS as expired or revoked; refreshing and retrying once")
+        yield* Effect.logDebug("Kaltura rejected the KS as expired or revoked; refreshing and retrying once").pipe(
+          Effect.annotateLogs({
+            partner_id: current.partnerId,
+            app_token_id: current.appTokenId,
+            generation: current.generation,
+            "kaltura.service": service,
+            "kaltura.action": action
+          })
+        )
         const renewed = yield* session.get
         return yield* api.call({ service, action, params, ks: renewed.ks }, schema)
       }).pipe(

@@ -295,15 +295,8 @@ const requiredEnv = (field: keyof Options) => readEnv(field, Config.string(envNa
 const optionalEnv = (field: keyof Options) =>
   Effect.map(readEnv(field, Config.option(Config.string(envNames[field]))), Option.getOrUndefined)
 
-/**
- * Reads and validates the settings from the `KALTURA_*` environment variables (see {@link envNames}; through
- * Effect's `ConfigProvider`, so tests can supply a map). The token is read as a `Redacted` value; the hash type
- * and session type are accepted in any case. A missing variable is a {@link KalturaConfigError} naming it.
- *
- * @since 0.1.0
- * @category Config
- */
-export const fromConfig: Effect.Effect<KalturaSettings, KalturaConfigError> = Effect.gen(function*() {
+/** The `KALTURA_*` variables, each read on its own so that a missing one is named. */
+const fromEnv: Effect.Effect<KalturaSettings, KalturaConfigError> = Effect.gen(function*() {
   const partnerId = yield* requiredEnv("partnerId")
   const appTokenId = yield* requiredEnv("appTokenId")
   const token = yield* readEnv("token", Config.redacted(envNames.token))
@@ -325,6 +318,47 @@ export const fromConfig: Effect.Effect<KalturaSettings, KalturaConfigError> = Ef
   })
 })
 
+/** The first missing or unreadable value of a `ConfigError`, with its path. */
+const firstProblem = (
+  error: ConfigError.ConfigError
+): { readonly path: ReadonlyArray<string>; readonly missing: boolean } => {
+  switch (error._op) {
+    case "And":
+    case "Or":
+      return firstProblem(error.left)
+    case "MissingData":
+      return { path: error.path, missing: true }
+    default:
+      return { path: error.path, missing: false }
+  }
+}
+
+const optionNames = Object.keys(envNames) as ReadonlyArray<keyof Options>
+
+/** A `ConfigError` from a caller's own `Config`, as a {@link KalturaConfigError} naming the option and its path. */
+const fromConfigError = (error: ConfigError.ConfigError): KalturaConfigError => {
+  const { missing, path } = firstProblem(error)
+  const last = path[path.length - 1] ?? ""
+  const field = optionNames.find((name) => name === last || envNames[name] === last) ?? last
+  return new KalturaConfigError({
+    field,
+    env: path.join("."),
+    expected: missing ? "a value (it is not set)" : "a readable value"
+  })
+}
+
+/**
+ * Reads and validates the settings through Effect's `Config`. Without an argument, from the `KALTURA_*`
+ * environment variables (see {@link envNames}; through the current `ConfigProvider`, so tests can supply a map):
+ * the token is read as a `Redacted` value, the hash type and session type are accepted in any case, and a missing
+ * variable is a {@link KalturaConfigError} naming it. With `config`, from options sourced your own way.
+ *
+ * @since 0.1.0
+ * @category Config
+ */
+export const fromConfig = (config?: Config.Config<Options>): Effect.Effect<KalturaSettings, KalturaConfigError> =>
+  config === undefined ? fromEnv : Effect.flatMap(Effect.mapError(config, fromConfigError), make)
+
 /**
  * Provides {@link KalturaConfig} from explicit options.
  *
@@ -335,9 +369,24 @@ export const layer = (options: Options): Layer.Layer<KalturaConfig, KalturaConfi
   Layer.effect(KalturaConfig, make(options))
 
 /**
- * Provides {@link KalturaConfig} from the `KALTURA_*` environment variables.
+ * Provides {@link KalturaConfig} through Effect's `Config`: from the `KALTURA_*` environment variables by default,
+ * or from a `Config` of options of your own.
  *
  * @since 0.1.0
  * @category Layers
+ * @example
+ * ```ts
+ * import { KalturaConfig } from "@kaltura-effect/core"
+ * import { Config } from "effect"
+ *
+ * // the same settings under MYAPP_KALTURA_* instead of KALTURA_*
+ * const settings = Config.all({
+ *   partnerId: Config.integer("PARTNER_ID"),
+ *   appTokenId: Config.string("APP_TOKEN_ID"),
+ *   token: Config.redacted("APP_TOKEN")
+ * }).pipe(Config.nested("MYAPP_KALTURA"))
+ * const KalturaSettings = KalturaConfig.layerConfig(settings)
+ * ```
  */
-export const layerConfig: Layer.Layer<KalturaConfig, KalturaConfigError> = Layer.effect(KalturaConfig, fromConfig)
+export const layerConfig = (config?: Config.Config<Options>): Layer.Layer<KalturaConfig, KalturaConfigError> =>
+  Layer.effect(KalturaConfig, fromConfig(config))

@@ -231,9 +231,13 @@ export class KalturaDecodeError extends Schema.TaggedError<KalturaDecodeError>(
 }
 
 /**
- * A session was refused by this library's own checks: `InvalidSession` when the server returned a
- * session for another partner, already expired, or longer-lived than requested; `MinRemainingTooLong`
- * when `getWith({ minRemaining })` asks for more time than any session can have.
+ * A session could not be handed out, for a reason of this library's own:
+ * - `InvalidSession`: the server returned a session (widget or privileged) for another partner, already expired,
+ *   or longer-lived than requested;
+ * - `MinRemainingTooLong`: `getWith({ minRemaining })` asks for more time than any session can have;
+ * - `Evicted`: the keyed session was evicted from `AppTokenSessions` (ask `AppTokenSessions.get` again);
+ * - `Closed`: the session's layer was released (its scope closed);
+ * - `Defect`: obtaining a session failed unexpectedly (a bug; the cause is logged at Warning level).
  *
  * @since 0.1.0
  * @category Errors
@@ -241,7 +245,7 @@ export class KalturaDecodeError extends Schema.TaggedError<KalturaDecodeError>(
 export class KalturaSessionError extends Schema.TaggedError<KalturaSessionError>(
   "@kaltura-effect/core/KalturaSessionError"
 )("KalturaSessionError", {
-  reason: Schema.Literal("InvalidSession", "MinRemainingTooLong"),
+  reason: Schema.Literal("InvalidSession", "MinRemainingTooLong", "Evicted", "Closed", "Defect"),
   description: Schema.String
 }) {
   /**

@@ -8,13 +8,12 @@
  *
  * @since 0.1.0
  */
-import { md5, sha1 } from "@noble/hashes/legacy"
-import { sha256, sha512 } from "@noble/hashes/sha2"
-import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils"
+import { bytesToHex } from "@noble/hashes/utils"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
+import { hashSync } from "./internal/hash.js"
 import type { HashType } from "./KalturaConfig.js"
 
 /**
@@ -38,17 +37,7 @@ export interface Service {
  */
 export class TokenHasher extends Context.Tag("@kaltura-effect/core/TokenHasher")<TokenHasher, Service>() {}
 
-const nobleHashes = { MD5: md5, SHA1: sha1, SHA256: sha256, SHA512: sha512 } as const
 const webCryptoNames: Partial<Record<HashType, string>> = { SHA1: "SHA-1", SHA256: "SHA-256", SHA512: "SHA-512" }
-
-/**
- * Hashes with `@noble/hashes` alone, synchronously. Used for MD5, and where Web Crypto is missing.
- *
- * @since 0.1.0
- * @category Constructors
- */
-export const hashSync = (hashType: HashType, input: string): string =>
-  bytesToHex(nobleHashes[hashType](utf8ToBytes(input)))
 
 const encoder = new TextEncoder()
 

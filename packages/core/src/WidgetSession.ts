@@ -8,33 +8,10 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
-import * as Schema from "effect/Schema"
-import { KalturaApi, LenientNumber, LenientString } from "./KalturaApi.js"
-import type * as KalturaApiModule from "./KalturaApi.js"
+import * as Widget from "./internal/widget.js"
+import { KalturaApi } from "./KalturaApi.js"
 import { KalturaConfig } from "./KalturaConfig.js"
-import { type KalturaCallError, KalturaDecodeError } from "./KalturaError.js"
-
-/**
- * A KS as it may appear on the wire: base64 (v1) or url-safe base64 (v2), nothing else.
- *
- * @since 0.1.0
- * @category Schemas
- */
-export const KsString = Schema.String.pipe(
-  Schema.pattern(/^[A-Za-z0-9+/_=-]{16,4096}$/, { message: () => "a KS (base64 text of 16 to 4096 characters)" })
-)
-
-/**
- * The body of a `startWidgetSession` answer. There is no expiry field: the server does not say.
- *
- * @since 0.1.0
- * @category Schemas
- */
-export const StartWidgetSessionResponse = Schema.Struct({
-  partnerId: LenientNumber,
-  ks: KsString,
-  userId: Schema.optional(LenientString)
-})
+import type { KalturaCallError, KalturaSessionError } from "./KalturaError.js"
 
 /**
  * The default widget session lifetime requested, in seconds (the server's own default).
@@ -43,15 +20,6 @@ export const StartWidgetSessionResponse = Schema.Struct({
  * @category Defaults
  */
 export const defaultExpiry = 86400
-
-/**
- * The server may answer an identical `startWidgetSession` from its API cache for up to this long (ms),
- * so a widget KS can be up to 10 minutes older than it looks.
- *
- * @since 0.1.0
- * @category Defaults
- */
-export const serverCacheMillis = 600_000
 
 /**
  * An unprivileged widget session.
@@ -79,10 +47,14 @@ export interface WidgetSessionInfo {
  * @category Models
  */
 export interface Service {
+  /**
+   * Starts a widget session (by default for the configured widget, for 86400 s). A session for another partner
+   * fails with `KalturaSessionError` (`InvalidSession`).
+   */
   readonly start: (options?: {
     readonly widgetId?: string | undefined
     readonly expiry?: number | undefined
-  }) => Effect.Effect<WidgetSessionInfo, KalturaCallError>
+  }) => Effect.Effect<WidgetSessionInfo, KalturaCallError | KalturaSessionError>
 }
 
 /**
@@ -94,46 +66,6 @@ export interface Service {
 export class WidgetSession extends Context.Tag("@kaltura-effect/core/WidgetSession")<WidgetSession, Service>() {}
 
 /**
- * Calls `session.startWidgetSession` through `api`. Checks that the session is for `partnerId`.
- *
- * @since 0.1.0
- * @category Constructors
- */
-export const start = (
-  api: KalturaApiModule.Service,
-  options: { readonly partnerId: number; readonly widgetId: string; readonly expiry: number }
-): Effect.Effect<WidgetSessionInfo, KalturaCallError> =>
-  api.execute({
-    service: "session",
-    action: "startWidgetSession",
-    params: { widgetId: options.widgetId, expiry: options.expiry }
-  }, StartWidgetSessionResponse).pipe(
-    Effect.flatMap(({ result, sentAt }) =>
-      result.partnerId === options.partnerId
-        ? Effect.succeed<WidgetSessionInfo>({
-          ks: Redacted.make(result.ks),
-          partnerId: result.partnerId,
-          widgetId: options.widgetId,
-          expiry: options.expiry,
-          obtainedAt: sentAt,
-          validUntil: sentAt + options.expiry * 1000 - serverCacheMillis
-        })
-        : Effect.fail(
-          new KalturaDecodeError({
-            service: "session",
-            action: "startWidgetSession",
-            reason: "UnexpectedShape",
-            description: `the widget session is for partner ${result.partnerId}, not ${options.partnerId}`,
-            attempts: 1
-          })
-        )
-    ),
-    Effect.withSpan("WidgetSession.start", {
-      attributes: { "kaltura.partner_id": options.partnerId, "kaltura.widget_id": options.widgetId }
-    })
-  )
-
-/**
  * Builds the service for the configured partner and widget.
  *
  * @since 0.1.0
@@ -142,14 +74,9 @@ export const start = (
 export const make: Effect.Effect<Service, never, KalturaApi | KalturaConfig> = Effect.gen(function*() {
   const api = yield* KalturaApi
   const config = yield* KalturaConfig
-  return WidgetSession.of({
-    start: (options) =>
-      start(api, {
-        partnerId: config.partnerId,
-        widgetId: options?.widgetId ?? config.widgetId,
-        expiry: options?.expiry ?? defaultExpiry
-      })
-  })
+  return WidgetSession.of(
+    Widget.service(api, { partnerId: config.partnerId, widgetId: config.widgetId, expiry: defaultExpiry })
+  )
 })
 
 /**
@@ -181,7 +108,7 @@ export const layerTest = (options: {
               widgetId: startOptions?.widgetId ?? `_${options.partnerId}`,
               expiry,
               obtainedAt: now,
-              validUntil: now + expiry * 1000 - serverCacheMillis
+              validUntil: Widget.validUntil(now, expiry)
             }
           })
         )

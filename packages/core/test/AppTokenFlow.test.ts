@@ -5,8 +5,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Redacted, TestClock } from "effect"
 import * as AppTokenSession from "../src/AppTokenSession.js"
+import { hashSync } from "../src/internal/hash.js"
 import type * as KalturaConfig from "../src/KalturaConfig.js"
-import * as TokenHasher from "../src/TokenHasher.js"
 import * as FakeTransport from "./utils/FakeTransport.js"
 import {
   adminKs,
@@ -332,9 +332,11 @@ describe("the App Token flow: concurrency and failures", () => {
         FakeTransport.json({ partnerId: 999, ks: widgetKs, userId: 0, objectType: "KalturaStartWidgetSessionResponse" })
       )
       const error = yield* Effect.flip(getSession(fake))
-      assert.strictEqual(error._tag, "KalturaDecodeError")
-      if (error._tag !== "KalturaDecodeError") return
-      assert.strictEqual(error.reason, "UnexpectedShape")
+      // one error for one fault: the same as for a privileged session for another partner
+      assert.strictEqual(error._tag, "KalturaSessionError")
+      if (error._tag !== "KalturaSessionError") return
+      assert.strictEqual(error.reason, "InvalidSession")
+      assert.include(error.message, "partner 999")
       assert.strictEqual(fake.requestsTo(startSessionRoute).length, 0)
     }))
 
@@ -415,24 +417,51 @@ describe("the App Token flow: refreshes and server time", () => {
       assert.strictEqual(starts[1].body.ks, widgetKs, "the refresh first reuses the widget KS")
       assert.strictEqual(starts[1].body.tokenHash, hashVectors.SHA256)
       assert.strictEqual(starts[2].body.ks, otherWidgetKs)
-      assert.strictEqual(starts[2].body.tokenHash, TokenHasher.hashSync("SHA256", otherWidgetKs + tokenValue))
+      assert.strictEqual(starts[2].body.tokenHash, hashSync("SHA256", otherWidgetKs + tokenValue))
     }))
 
   it.effect("the Date header corrects for clock skew", () =>
     Effect.gen(function*() {
       const fake = happyFake()
-      // the server's clock is 1000 s ahead of ours (TestClock starts at 0)
+      // the server's clock is 300 s ahead of ours (TestClock starts at 0): within the 10-minute bound
       fake.setDefault(
         startSessionRoute,
-        FakeTransport.json({ ks: adminKs, sessionType: 2, partnerId: "12345", userId: "", expiry: 4600 }, {
-          headers: { date: new Date(1_000_000).toUTCString() }
+        FakeTransport.json({ ks: adminKs, sessionType: 2, partnerId: "12345", userId: "", expiry: 3900 }, {
+          headers: { date: new Date(300_000).toUTCString() }
         })
       )
       const session = yield* getSession(fake)
-      assert.strictEqual(session.expiry, 4600)
+      assert.strictEqual(session.expiry, 3900)
       // 3600 s of lifetime, less the Date header's one-second resolution
       assert.strictEqual(session.expiresAt, 3_599_000)
     }))
+
+  for (
+    const [name, date] of [
+      ["in 1970 (which would give a 57-year deadline)", (_now: number) => new Date(0)],
+      ["3 hours ahead (which would make every session look expired)", (now: number) => new Date(now + 3 * 3600_000)]
+    ] as const
+  ) {
+    it.effect(`a Date header ${name} is ignored: the lifetime comes from the local clock, capped`, () =>
+      Effect.gen(function*() {
+        const fake = happyFake()
+        yield* TestClock.adjust("10 days")
+        const now = 10 * 86_400_000
+        // the server's own clock agrees with ours; only its Date header is wrong
+        fake.setDefault(
+          startSessionRoute,
+          FakeTransport.json({
+            ks: adminKs,
+            sessionType: 2,
+            partnerId: "12345",
+            userId: "",
+            expiry: now / 1000 + 3600
+          }, { headers: { date: date(now).toUTCString() } })
+        )
+        const session = yield* getSession(fake, { config: { expiry: 3600 } })
+        assert.strictEqual(session.expiresAt, now + 3_600_000)
+      }))
+  }
 
   it.effect("a session longer than the configured expiry is refused", () =>
     Effect.gen(function*() {

@@ -1,7 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
-import { AppTokenSession, KalturaError } from "@kaltura-effect/core"
-import type { WidgetSession } from "@kaltura-effect/core"
+import type { AppTokenSession, WidgetSession } from "@kaltura-effect/core"
+import { KalturaError } from "@kaltura-effect/core"
 import { Chunk, Clock, Duration, Effect, Exit, Fiber, Option, Random, Redacted, Ref, Stream, TestClock } from "effect"
+import { makeDriver } from "./utils/scripted.js"
 
 // The lifecycle is driven here by a scripted acquisition under TestClock: no I/O races the clock.
 
@@ -74,11 +75,7 @@ const makeScripted = (next: (n: number, now: number) => Outcome, options?: AppTo
           widget
         }
       })
-    const session = yield* AppTokenSession.makeLifecycle(
-      acquire,
-      { partnerId: 12345, appTokenId: "0_abcd1234", expiry: Option.none() },
-      options
-    )
+    const { service: session } = yield* makeDriver(acquire, options)
     return { session, calls: Ref.get(calls) }
   })
 
@@ -154,6 +151,7 @@ describe("AppTokenSession lifecycle", () => {
     Effect.gen(function*() {
       const { calls, session } = yield* makeScripted(() => ok(60 * 86_400))
       yield* session.get
+      yield* settle
       const check = Effect.gen(function*() {
         const now = yield* Clock.currentTimeMillis
         const sleeps = Chunk.toReadonlyArray(yield* TestClock.sleeps())
@@ -391,11 +389,7 @@ describe("AppTokenSession lifecycle", () => {
           },
           widget
         })
-      const session = yield* AppTokenSession.makeLifecycle(acquire, {
-        partnerId: 12345,
-        appTokenId: "0_abcd1234",
-        expiry: Option.none()
-      })
+      const { service: session } = yield* makeDriver(acquire)
       const error = yield* Effect.flip(session.get)
       assert.strictEqual(error._tag, "KalturaSessionError")
       assert.include(error.message, "partner 999")

@@ -1,7 +1,8 @@
 import { HttpClient, HttpClientResponse } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
-import { AppTokenSessions, TokenHasher } from "@kaltura-effect/core"
+import { AppTokenSessions, KalturaConfig, TokenHasher } from "@kaltura-effect/core"
 import { Deferred, Effect, Fiber, Layer, Redacted, Ref, TestClock } from "effect"
+import { identityOf } from "../src/internal/keys.js"
 
 // An in-memory Kaltura that mints `ks-<partnerId>-<tokenValue>-<n>`, so a test can see which key a session
 // was minted for, and whose startSession can be held back to simulate a slow (late) refresh.
@@ -88,24 +89,47 @@ describe("AppTokenSessions", () => {
         assert.strictEqual(yield* sessions.size, 2)
       })))
 
-  it.scoped("the printed form of a key has no token", () =>
-    Effect.sync(() => {
-      const printed = AppTokenSessions.describeKey({
-        serviceUrl: "https://www.kaltura.com",
-        partnerId: 111,
-        widgetId: "_111",
-        appTokenId: "0_abcd1234",
-        token: Redacted.make("a1b2c3d4e5f60718293a4b5c6d7e8f90"),
-        hashType: "SHA256",
-        userId: { _tag: "None" } as never,
-        sessionType: { _tag: "None" } as never,
-        expiry: { _tag: "None" } as never,
-        sessionPrivileges: { _tag: "None" } as never,
-        clientTag: "x"
-      })
-      assert.include(printed, "0_abcd1234")
-      assert.notInclude(printed, "a1b2c3d4")
+  it.scoped("a key's identity never holds the token, only its digest", () =>
+    Effect.gen(function*() {
+      const settings = yield* KalturaConfig.make(key(111))
+      const identity = identityOf(settings)
+      assert.include(identity, "0_abcd1234")
+      assert.notInclude(identity, "a1b2c3d4e5f60718293a4b5c6d7e8f90")
     }))
+
+  it.scoped("keys that differ only in how their fields would join are different keys", () =>
+    withSessions({}, (sessions, server) =>
+      Effect.gen(function*() {
+        // joined with "|", both would read `…|alice|2|…|edit:0_x` in some arrangement: they must not share a session
+        const a = yield* sessions.get({ ...key(111), userId: "alice|2", sessionPrivileges: "edit:0_x" })
+        const b = yield* sessions.get({
+          ...key(111),
+          userId: "alice",
+          sessionType: "ADMIN",
+          sessionPrivileges: "|edit:0_x"
+        })
+        assert.notStrictEqual(ksOf(a), ksOf(b))
+        assert.strictEqual(yield* server.minted, 2)
+        assert.strictEqual(yield* sessions.size, 2)
+      })))
+
+  it.scoped("a key object changed after its first use gets the session of its new fields", () =>
+    withSessions({}, (sessions, server) =>
+      Effect.gen(function*() {
+        const mutable: { -readonly [K in keyof AppTokenSessions.Key]: AppTokenSessions.Key[K] } = key(111)
+        const first = yield* sessions.get(mutable)
+        assert.strictEqual(ksOf(yield* sessions.get(mutable)), ksOf(first))
+        mutable.token = Redacted.make("ffffffffffffffffffffffffffffffff")
+        const withNewToken = yield* sessions.get(mutable)
+        assert.notStrictEqual(ksOf(withNewToken), ksOf(first))
+        mutable.userId = "bob"
+        const forBob = yield* sessions.get(mutable)
+        assert.notStrictEqual(ksOf(forBob), ksOf(withNewToken))
+        assert.strictEqual(yield* server.minted, 3)
+        // a change to an invalid value is refused, as for a new key
+        mutable.partnerId = -1
+        assert.strictEqual((yield* Effect.flip(sessions.get(mutable)))._tag, "KalturaConfigError")
+      })))
 
   it.scoped("bad keys fail before any request", () =>
     withSessions({}, (sessions, server) =>
@@ -154,15 +178,15 @@ describe("AppTokenSessions", () => {
         const slow = yield* Effect.fork(sessions.get(key(1)))
         yield* Deferred.await(reached)
         yield* Ref.set(server.gate, undefined)
-        // evicted while its refresh is in flight, then re-created
+        // evicted while its acquisition is in flight, then re-created
         yield* sessions.evict(key(1))
         const fresh = yield* sessions.get(key(1))
-        // the caller that was waiting on the evicted entry is moved to the new one
-        const slowSession = yield* Fiber.join(slow)
-        assert.strictEqual(ksOf(slowSession), ksOf(fresh))
-        // the evicted entry's request now completes late: it must not reach the new entry
+        // the evicted entry's request now completes late: its waiting caller gets that session...
         yield* Deferred.succeed(held, undefined)
-        yield* Effect.yieldNow()
+        const slowSession = yield* Fiber.join(slow)
+        assert.isTrue(ksOf(slowSession).startsWith("ks-1-"))
+        assert.notStrictEqual(ksOf(slowSession), ksOf(fresh))
+        // ...and it never reaches the new entry
         const again = yield* sessions.get(key(1))
         assert.strictEqual(ksOf(again), ksOf(fresh))
         assert.strictEqual(yield* sessions.size, 1)

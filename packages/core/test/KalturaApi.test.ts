@@ -5,10 +5,9 @@
 import { assert, describe, it } from "@effect/vitest"
 import type { Duration } from "effect"
 import { Effect, Fiber, Option, Redacted, Schedule, Schema, TestClock } from "effect"
-import * as AppTokenSession from "../src/AppTokenSession.js"
+import { SessionInfoResponse, StartWidgetSessionResponse } from "../src/internal/schemas.js"
 import type * as KalturaApi from "../src/KalturaApi.js"
 import type * as KalturaError from "../src/KalturaError.js"
-import * as WidgetSession from "../src/WidgetSession.js"
 import * as FakeTransport from "./utils/FakeTransport.js"
 import {
   adminKs,
@@ -30,7 +29,7 @@ const failure = (replies: ReadonlyArray<FakeTransport.Reply>, options?: KalturaA
     const fake = FakeTransport.make()
     fake.enqueue(startSessionRoute, ...replies)
     const transport = yield* api(fake, options)
-    const error = yield* Effect.flip(transport.call(startSession, AppTokenSession.SessionInfoResponse))
+    const error = yield* Effect.flip(transport.call(startSession, SessionInfoResponse))
     return { error, fake }
   })
 
@@ -63,7 +62,7 @@ describe("KalturaApi decoding", () => {
       const fake = FakeTransport.make()
       fake.enqueue(startSessionRoute, sessionReply())
       const transport = yield* api(fake)
-      const response = yield* transport.execute(startSession, AppTokenSession.SessionInfoResponse)
+      const response = yield* transport.execute(startSession, SessionInfoResponse)
       assert.deepStrictEqual(response.result, {
         ks: adminKs,
         sessionType: 2,
@@ -85,7 +84,7 @@ describe("KalturaApi decoding", () => {
         sessionReply({ partnerId: "12345", expiry: "1700003600", sessionType: "2", extra: { nested: true }, foo: 1 })
       )
       const transport = yield* api(fake)
-      const result = yield* transport.call(startSession, AppTokenSession.SessionInfoResponse)
+      const result = yield* transport.call(startSession, SessionInfoResponse)
       assert.strictEqual(result.partnerId, 12345)
       assert.strictEqual(result.expiry, 1700003600)
       assert.strictEqual(result.sessionType, 2)
@@ -98,7 +97,7 @@ describe("KalturaApi decoding", () => {
       const fake = FakeTransport.make()
       fake.enqueue(widgetRoute, widgetReply())
       const transport = yield* api(fake)
-      const result = yield* transport.call(startWidget, WidgetSession.StartWidgetSessionResponse)
+      const result = yield* transport.call(startWidget, StartWidgetSessionResponse)
       assert.deepStrictEqual(result, { partnerId: 12345, ks: widgetKs, userId: "0" })
     }))
 
@@ -112,7 +111,7 @@ describe("KalturaApi decoding", () => {
         })
       )
       const transport = yield* api(fake)
-      const response = yield* transport.execute(startSession, AppTokenSession.SessionInfoResponse)
+      const response = yield* transport.execute(startSession, SessionInfoResponse)
       assert.deepStrictEqual(response.serverDate, Option.some(1700000000000))
       assert.strictEqual(response.result.userId, "")
       assert.strictEqual(response.result.privileges, "")
@@ -314,7 +313,7 @@ describe("KalturaApi decoding", () => {
         action: "startSession",
         params: { id: "0_x", tokenHash: Redacted.make("deadbeef"), userId: undefined, type: null, expiry: 0 },
         ks: Redacted.make(widgetKs)
-      }, AppTokenSession.SessionInfoResponse)
+      }, SessionInfoResponse)
       const [request] = fake.requests()
       assert.deepStrictEqual(request.body, {
         id: "0_x",
@@ -334,7 +333,7 @@ describe("KalturaApi decoding", () => {
       const transport = yield* api(fake, {
         transformClient: HttpClient.mapRequest(HttpClientRequest.setHeader("x-proxy", "yes"))
       })
-      yield* transport.call(startSession, AppTokenSession.SessionInfoResponse)
+      yield* transport.call(startSession, SessionInfoResponse)
       assert.strictEqual(fake.requests()[0].headers["x-proxy"], "yes")
     }))
 })
@@ -362,7 +361,7 @@ describe("KalturaApi retries (TestClock)", () => {
       Effect.gen(function*() {
         const fake = FakeTransport.make({ [startSessionRoute]: reply })
         const transport = yield* api(fake)
-        const fiber = yield* Effect.fork(Effect.flip(transport.call(startSession, AppTokenSession.SessionInfoResponse)))
+        const fiber = yield* Effect.fork(Effect.flip(transport.call(startSession, SessionInfoResponse)))
         // the first retry waits at least 200 ms less 20% jitter
         yield* TestClock.adjust("150 millis")
         assert.strictEqual(fake.requests().length, 1)
@@ -387,7 +386,7 @@ describe("KalturaApi retries (TestClock)", () => {
         sessionReply()
       )
       const transport = yield* api(fake)
-      const result = yield* withClock(transport.call(startSession, AppTokenSession.SessionInfoResponse))
+      const result = yield* withClock(transport.call(startSession, SessionInfoResponse))
       assert.strictEqual(result.ks, adminKs)
       assert.strictEqual(fake.requests().length, 3)
     }))
@@ -396,7 +395,7 @@ describe("KalturaApi retries (TestClock)", () => {
     Effect.gen(function*() {
       const fake = FakeTransport.make({ [startSessionRoute]: FakeTransport.text("", { status: 503 }) })
       const transport = yield* api(fake)
-      const fiber = yield* Effect.fork(Effect.flip(transport.call(startSession, AppTokenSession.SessionInfoResponse)))
+      const fiber = yield* Effect.fork(Effect.flip(transport.call(startSession, SessionInfoResponse)))
       yield* TestClock.adjust("1 minute")
       const error = yield* Fiber.join(fiber)
       assert.strictEqual(error.attempts, 5)
@@ -417,7 +416,7 @@ describe("KalturaApi retries (TestClock)", () => {
         [startSessionRoute]: FakeTransport.apiError("ACTION_BLOCKED", "blocked", { ACTION_NAME: "startsession" })
       })
       const transport = yield* api(fake)
-      yield* withClock(Effect.flip(transport.call(startSession, AppTokenSession.SessionInfoResponse)))
+      yield* withClock(Effect.flip(transport.call(startSession, SessionInfoResponse)))
       const times = fake.requests().map((r) => r.at)
       assert.strictEqual(times.length, 5)
       const gaps = times.slice(1).map((at, i) => at - times[i])
@@ -432,7 +431,7 @@ describe("KalturaApi retries (TestClock)", () => {
     Effect.gen(function*() {
       const fake = FakeTransport.make({ [startSessionRoute]: FakeTransport.never })
       const transport = yield* api(fake)
-      const fiber = yield* Effect.fork(Effect.flip(transport.call(startSession, AppTokenSession.SessionInfoResponse)))
+      const fiber = yield* Effect.fork(Effect.flip(transport.call(startSession, SessionInfoResponse)))
       yield* TestClock.adjust("9999 millis")
       assert.strictEqual(fake.requests().length, 1)
       assert.isTrue(Option.isNone(yield* Fiber.poll(fiber)))
@@ -451,7 +450,7 @@ describe("KalturaApi retries (TestClock)", () => {
       const fake = FakeTransport.make()
       fake.enqueue(startSessionRoute, FakeTransport.never, sessionReply())
       const transport = yield* api(fake)
-      const result = yield* withClock(transport.call(startSession, AppTokenSession.SessionInfoResponse), "11 seconds")
+      const result = yield* withClock(transport.call(startSession, SessionInfoResponse), "11 seconds")
       assert.strictEqual(result.ks, adminKs)
       assert.strictEqual(fake.requests().length, 2)
     }))
@@ -478,7 +477,7 @@ describe("KalturaApi retries (TestClock)", () => {
       Effect.gen(function*() {
         const fake = FakeTransport.make({ [startSessionRoute]: reply })
         const transport = yield* api(fake)
-        const error = yield* withClock(Effect.flip(transport.call(startSession, AppTokenSession.SessionInfoResponse)))
+        const error = yield* withClock(Effect.flip(transport.call(startSession, SessionInfoResponse)))
         assert.strictEqual(error.attempts, 1)
         assert.isFalse(error.isTransient)
         assert.strictEqual(fake.requests().length, 1)
@@ -491,7 +490,7 @@ describe("KalturaApi retries (TestClock)", () => {
         [widgetRoute]: FakeTransport.apiError("INVALID_WIDGET_ID", "Unknown widget [_12345]", { WIDGET_ID: "_12345" })
       })
       const transport = yield* api(fake)
-      const error = yield* withClock(Effect.flip(transport.call(startWidget, WidgetSession.StartWidgetSessionResponse)))
+      const error = yield* withClock(Effect.flip(transport.call(startWidget, StartWidgetSessionResponse)))
       assert.strictEqual(error._tag, "KalturaApiError")
       if (error._tag !== "KalturaApiError") return
       assert.strictEqual(error.code, "INVALID_WIDGET_ID")
@@ -505,7 +504,7 @@ describe("KalturaApi retries (TestClock)", () => {
       const transport = yield* api(fake, {
         retrySchedule: Schedule.intersect(Schedule.spaced("1 second"), Schedule.recurs(2))
       })
-      const fiber = yield* Effect.fork(Effect.flip(transport.call(startSession, AppTokenSession.SessionInfoResponse)))
+      const fiber = yield* Effect.fork(Effect.flip(transport.call(startSession, SessionInfoResponse)))
       yield* TestClock.adjust("999 millis")
       assert.strictEqual(fake.requests().length, 1)
       yield* TestClock.adjust("1 millis")
@@ -522,7 +521,7 @@ describe("KalturaApi retries (TestClock)", () => {
         [startSessionRoute]: FakeTransport.apiError("INVALID_APP_TOKEN_HASH", "Invalid application token hash")
       })
       const transport = yield* api(fake, { retrySchedule: Schedule.recurs(10) })
-      const error = yield* Effect.flip(transport.call(startSession, AppTokenSession.SessionInfoResponse))
+      const error = yield* Effect.flip(transport.call(startSession, SessionInfoResponse))
       assert.strictEqual(error.attempts, 1)
       assert.strictEqual(fake.requests().length, 1)
     }))
@@ -531,7 +530,7 @@ describe("KalturaApi retries (TestClock)", () => {
     Effect.gen(function*() {
       const fake = FakeTransport.make({ [startSessionRoute]: FakeTransport.never })
       const transport = yield* api(fake, { timeout: "2 seconds", retrySchedule: Schedule.stop })
-      const fiber = yield* Effect.fork(Effect.flip(transport.call(startSession, AppTokenSession.SessionInfoResponse)))
+      const fiber = yield* Effect.fork(Effect.flip(transport.call(startSession, SessionInfoResponse)))
       yield* TestClock.adjust("1999 millis")
       assert.isTrue(Option.isNone(yield* Fiber.poll(fiber)))
       yield* TestClock.adjust("1 millis")

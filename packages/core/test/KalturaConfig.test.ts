@@ -13,7 +13,7 @@ const requiredEnv = {
 }
 
 const fromEnv = (entries: Readonly<Record<string, string>>) =>
-  KalturaConfig.fromConfig.pipe(Effect.withConfigProvider(env(entries)))
+  KalturaConfig.fromConfig().pipe(Effect.withConfigProvider(env(entries)))
 
 /** Fails the test unless `effect` fails with a KalturaConfigError for `field`; returns the error. */
 const expectConfigError = <A>(
@@ -192,7 +192,7 @@ describe("KalturaConfig.fromConfig (KALTURA_* through a ConfigProvider)", () => 
     Effect.gen(function*() {
       const settings = yield* KalturaConfig.KalturaConfig
       assert.strictEqual(settings.partnerId, 12345)
-    }).pipe(Effect.provide(KalturaConfig.layerConfig), Effect.withConfigProvider(env(requiredEnv))))
+    }).pipe(Effect.provide(KalturaConfig.layerConfig()), Effect.withConfigProvider(env(requiredEnv))))
 
   for (
     const [name, field] of [
@@ -211,7 +211,7 @@ describe("KalturaConfig.fromConfig (KALTURA_* through a ConfigProvider)", () => 
 
   it.effect("a missing variable fails layerConfig with a KalturaConfigError", () =>
     expectConfigError(
-      Effect.provide(KalturaConfig.KalturaConfig, KalturaConfig.layerConfig).pipe(
+      Effect.provide(KalturaConfig.KalturaConfig, KalturaConfig.layerConfig()).pipe(
         Effect.withConfigProvider(env({ KALTURA_PARTNER_ID: "12345", KALTURA_APP_TOKEN: tokenValue }))
       ),
       "appTokenId"

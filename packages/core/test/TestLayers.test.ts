@@ -5,6 +5,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Redacted, Schema, TestClock } from "effect"
 import * as AppTokenSession from "../src/AppTokenSession.js"
+import { serverCacheMillis } from "../src/internal/widget.js"
 import * as KalturaApi from "../src/KalturaApi.js"
 import * as KalturaClient from "../src/KalturaClient.js"
 import * as KalturaConfig from "../src/KalturaConfig.js"
@@ -111,14 +112,14 @@ describe("test layers", () => {
       assert.strictEqual(widget.widgetId, "_12345")
       assert.strictEqual(widget.expiry, WidgetSession.defaultExpiry)
       assert.strictEqual(widget.obtainedAt, 5_000)
-      assert.strictEqual(widget.validUntil, 5_000 + 86_400_000 - WidgetSession.serverCacheMillis)
+      assert.strictEqual(widget.validUntil, 5_000 + 86_400_000 - serverCacheMillis)
       assert.strictEqual(hash, "h")
     }))
 
   it.effect("WidgetSession.layerTest inside the real session: no widget request, its KS sent and hashed", () =>
     Effect.gen(function*() {
       const fake = happyFake()
-      const layer = stack(fake).pipe(Layer.provide(WidgetSession.layerTest({ ks: widgetKs, partnerId })))
+      const layer = stack(fake, { widgetSession: WidgetSession.layerTest({ ks: widgetKs, partnerId }) })
       yield* Effect.provide(currentKs, layer)
       assert.strictEqual(fake.requestsTo(widgetRoute).length, 0)
       const [startSession] = fake.requestsTo(startSessionRoute)

@@ -1,7 +1,7 @@
 /**
  * Everything an App Token session needs on Node, in one layer: the `KALTURA_*` configuration (or explicit
- * options), the undici `HttpClient`, the `node:crypto` hasher, the transport, the session and the
- * authenticated client.
+ * options), the undici `HttpClient`, the `node:crypto` hasher, the transport, the widget session service (step 1),
+ * the session and the authenticated client.
  *
  * @since 0.1.0
  */
@@ -10,6 +10,7 @@ import * as AppTokenSession from "@kaltura-effect/core/AppTokenSession"
 import * as KalturaApi from "@kaltura-effect/core/KalturaApi"
 import * as KalturaClient from "@kaltura-effect/core/KalturaClient"
 import * as KalturaConfig from "@kaltura-effect/core/KalturaConfig"
+import * as WidgetSession from "@kaltura-effect/core/WidgetSession"
 import * as Layer from "effect/Layer"
 import * as NodeTokenHasher from "./NodeTokenHasher.js"
 
@@ -24,6 +25,7 @@ export type Services =
   | KalturaClient.KalturaClient
   | KalturaApi.KalturaApi
   | KalturaConfig.KalturaConfig
+  | WidgetSession.WidgetSession
 
 /**
  * Tuning for the transport and the session lifecycle; every field has a default.
@@ -48,6 +50,7 @@ export const layerFrom = <E, R>(
 ): Layer.Layer<Services, E, R> =>
   KalturaClient.layer.pipe(
     Layer.provideMerge(AppTokenSession.layer(tuning?.session)),
+    Layer.provideMerge(WidgetSession.layer),
     Layer.provideMerge(KalturaApi.layer(tuning?.api)),
     Layer.provide(NodeTokenHasher.layer),
     Layer.provide(NodeHttpClient.layerUndici),
@@ -86,7 +89,7 @@ export const layer = (
  * @category Layers
  */
 export const layerConfig = (tuning?: Tuning): Layer.Layer<Services, KalturaConfig.KalturaConfigError> =>
-  layerFrom(KalturaConfig.layerConfig, tuning)
+  layerFrom(KalturaConfig.layerConfig(), tuning)
 
 /**
  * {@link layerConfig} with the defaults: `Layer.provide(AppTokenLive)` is all a program needs.

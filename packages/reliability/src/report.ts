@@ -28,7 +28,8 @@ const parts: Record<number, string> = {
   4: "Secrets",
   5: "Interruption and timeouts",
   6: "Lifetime",
-  7: "Transport security"
+  7: "Transport security",
+  8: "Every wait ends"
 }
 
 /** The sources whose uncommitted changes the report names, since the figures depend on them. */

@@ -4,7 +4,14 @@
  */
 import { NodeHttpClient } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { AppTokenSession, KalturaApi, KalturaClient, KalturaConfig, TokenHasher } from "@kaltura-effect/core"
+import {
+  AppTokenSession,
+  KalturaApi,
+  KalturaClient,
+  KalturaConfig,
+  TokenHasher,
+  WidgetSession
+} from "@kaltura-effect/core"
 import { NodeAppToken, NodeTokenHasher } from "@kaltura-effect/node"
 import { Results } from "@kaltura-effect/reliability"
 import { FakeKaltura, FakeKalturaFault } from "@kaltura-effect/testing"
@@ -95,9 +102,14 @@ describe("fault soak", () => {
           retrySchedule: shortRetrySchedule
         })
         const hasher = yield* NodeTokenHasher.make
+        const widgetSession = yield* WidgetSession.make.pipe(
+          Effect.provideService(KalturaApi.KalturaApi, api),
+          Effect.provideService(KalturaConfig.KalturaConfig, settings)
+        )
         return Context.make(KalturaConfig.KalturaConfig, settings).pipe(
           Context.add(KalturaApi.KalturaApi, api),
-          Context.add(TokenHasher.TokenHasher, hasher)
+          Context.add(TokenHasher.TokenHasher, hasher),
+          Context.add(WidgetSession.WidgetSession, widgetSession)
         )
       }).pipe(Effect.provide(httpClient))
       const phase1Start = performance.now()

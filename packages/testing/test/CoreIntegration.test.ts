@@ -254,12 +254,23 @@ describe("core flow against the fake Kaltura server", () => {
       })
     ))
 
-  it.live("a server clock 30 minutes ahead does not shorten or lengthen the local deadline", () =>
+  it.live("a server clock 5 minutes ahead does not shorten or lengthen the local deadline", () =>
     withFake(Effect.gen(function*() {
       const fake = yield* FakeKaltura.FakeKaltura
       const token = yield* fake.seedAppToken({ hashType: "SHA256", sessionDuration: 3600 })
-      yield* fake.setClockOffset(30 * 60 * 1000)
+      yield* fake.setClockOffset(5 * 60 * 1000)
       const session = yield* withLibrary(fake, { appTokenId: token.id, token: token.token }, getSession)
+      const remaining = session.expiresAt - (yield* Clock.currentTimeMillis)
+      assert.isAbove(remaining, 3590_000)
+      assert.isAtMost(remaining, 3600_000)
+    })))
+
+  it.live("a Date header 30 minutes off (beyond the 10-minute bound) is ignored: the requested expiry caps the lifetime", () =>
+    withFake(Effect.gen(function*() {
+      const fake = yield* FakeKaltura.FakeKaltura
+      const token = yield* fake.seedAppToken({ hashType: "SHA256", sessionDuration: 7200 })
+      yield* fake.setClockOffset(30 * 60 * 1000)
+      const session = yield* withLibrary(fake, { appTokenId: token.id, token: token.token, expiry: 3600 }, getSession)
       const remaining = session.expiresAt - (yield* Clock.currentTimeMillis)
       assert.isAbove(remaining, 3590_000)
       assert.isAtMost(remaining, 3600_000)

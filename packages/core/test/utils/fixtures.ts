@@ -8,6 +8,7 @@ import * as KalturaApi from "../../src/KalturaApi.js"
 import * as KalturaClient from "../../src/KalturaClient.js"
 import * as KalturaConfig from "../../src/KalturaConfig.js"
 import * as TokenHasher from "../../src/TokenHasher.js"
+import * as WidgetSession from "../../src/WidgetSession.js"
 import * as FakeTransport from "./FakeTransport.js"
 
 export const partnerId = 12345
@@ -74,12 +75,15 @@ export interface StackOptions {
   readonly api?: KalturaApi.Options | undefined
   readonly session?: AppTokenSession.Options | undefined
   readonly hasher?: Layer.Layer<TokenHasher.TokenHasher> | undefined
+  /** Step 1; default the real `WidgetSession.layer` on the fake transport. */
+  readonly widgetSession?: Layer.Layer<WidgetSession.WidgetSession> | undefined
 }
 
-/** The whole core stack (config, transport, hasher, session, client) on the fake transport. */
+/** The whole core stack (config, transport, hasher, widget session, session, client) on the fake transport. */
 export const stack = (fake: FakeTransport.FakeTransport, options?: StackOptions) =>
   KalturaClient.layer.pipe(
     Layer.provideMerge(AppTokenSession.layer(options?.session)),
+    Layer.provideMerge(options?.widgetSession ?? WidgetSession.layer),
     Layer.provideMerge(KalturaApi.layer(options?.api)),
     Layer.provideMerge(options?.hasher ?? TokenHasher.layer),
     Layer.provide(fake.layer),

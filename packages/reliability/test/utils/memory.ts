@@ -3,7 +3,14 @@
  * `TestClock`), and the core stack built on it.
  */
 import { HttpClient, HttpClientResponse } from "@effect/platform"
-import { AppTokenSession, KalturaApi, KalturaClient, KalturaConfig, TokenHasher } from "@kaltura-effect/core"
+import {
+  AppTokenSession,
+  KalturaApi,
+  KalturaClient,
+  KalturaConfig,
+  TokenHasher,
+  WidgetSession
+} from "@kaltura-effect/core"
 import { Clock, Effect, Layer } from "effect"
 
 export interface MemoryRequest {
@@ -66,7 +73,7 @@ export const client = (
     })
   )
 
-/** Config, transport (on `httpClient`), the portable hasher, the session and the client, as `NodeAppToken.layerFrom` wires them. */
+/** Config, transport (on `httpClient`), the portable hasher, the widget session, the session and the client, as `NodeAppToken.layerFrom` wires them. */
 export const stack = (
   options: KalturaConfig.Options,
   httpClient: HttpClient.HttpClient,
@@ -74,6 +81,7 @@ export const stack = (
 ) =>
   KalturaClient.layer.pipe(
     Layer.provideMerge(AppTokenSession.layer(tuning?.session)),
+    Layer.provideMerge(WidgetSession.layer),
     Layer.provideMerge(KalturaApi.layer(tuning?.api)),
     Layer.provide(TokenHasher.layer),
     Layer.provide(Layer.succeed(HttpClient.HttpClient, httpClient)),
