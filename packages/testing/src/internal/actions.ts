@@ -371,11 +371,9 @@ const sessionEnd = action({
   run: (ctx) =>
     Ref.update(ctx.state, (state) => {
       const ks = ctx.ks!
-      let next = S.revokeKs(state, ctx.ksString!, ks.validUntil)
-      for (const sessionId of Ks.parsePrivileges(ks.privileges).get("sessionid") ?? []) {
-        next = S.revokeSessionId(next, ks.partnerId, sessionId, ctx.now + 86400)
-      }
-      return next
+      const revoked = S.revokeKs(state, ks.hash, ks.validUntil)
+      const sessionId = Ks.sessionIdOf(ks)
+      return sessionId === undefined ? revoked : S.revokeSessionId(revoked, ks.partnerId, sessionId, ctx.now + 86400)
     }).pipe(Effect.as(null))
 })
 
@@ -632,12 +630,9 @@ export const dispatch = (ctx: DispatchContext, params: ParamObject): Effect.Effe
     const partnerId = partnerIdParam !== undefined && String(partnerIdParam) !== ""
       ? phpInt(partnerIdParam)
       : ks?.partnerId
-    if (ks !== undefined && ksString !== undefined) {
+    if (ks !== undefined) {
       if (Ks.isExpired(ks, ctx.now)) return yield* Effect.fail(Errors.invalidKs("EXPIRED"))
-      const privileges = Ks.parsePrivileges(ks.privileges)
-      if (S.isRevoked(state, ksString, ks, privileges, Ks.isWidgetSession(ks), ctx.now)) {
-        return yield* Effect.fail(Errors.invalidKs("LOGOUT"))
-      }
+      if (S.isRevoked(state, ks, ctx.now)) return yield* Effect.fail(Errors.invalidKs("LOGOUT"))
     }
     if (partnerId !== undefined && state.partners.get(partnerId)?.blocked === true) {
       return yield* Effect.fail(Errors.partnerBlocked())
