@@ -238,14 +238,22 @@ const updateAppToken = (token: AppToken, input: AppTokenInput, now: number): App
 
 const getState = (ctx: DispatchContext) => Ref.get(ctx.state)
 
+/**
+ * `ks::toSecureString`: the partner's KS version, encrypted (v2) or signed (v1) with its first admin secret, or, for
+ * an ADMIN session, with the admin secret it was started with (`initialSecret`, e.g. a secondary one).
+ */
 const mintKs = (
   state: S.State,
   partnerId: number,
-  options: Omit<Ks.EncodeOptions, "partnerId" | "adminSecret">
+  options: Omit<Ks.EncodeOptions, "partnerId" | "adminSecret"> & { readonly initialSecret?: string | undefined }
 ): string | undefined => {
   const partner = state.partners.get(partnerId)
   if (partner === undefined) return undefined
-  return Ks.encode({ ...options, partnerId, adminSecret: partner.adminSecrets[0]!, version: partner.ksVersion })
+  const { initialSecret, ...encodeOptions } = options
+  const adminSecret = options.type === 2 && initialSecret !== undefined && initialSecret !== ""
+    ? initialSecret
+    : partner.adminSecrets[0]!
+  return Ks.encode({ ...encodeOptions, partnerId, adminSecret, version: partner.ksVersion })
 }
 
 const pager = (params: ParamObject) => {
@@ -336,7 +344,8 @@ const sessionStart = action({
         expiresAt: ctx.now + expiry,
         type: args.type,
         userId: args.userId,
-        privileges: args.privileges ?? ""
+        privileges: args.privileges ?? "",
+        initialSecret: args.secret
       })!
     })
 })
