@@ -357,7 +357,9 @@ const sessionGet = action({
   run: (ctx, args: { session: string | undefined }) =>
     Effect.gen(function*() {
       const state = yield* getState(ctx)
-      const ksString = args.session === undefined || args.session === "" ? ctx.ksString! : args.session
+      const ksString = args.session === undefined || args.session === "" || args.session === "0"
+        ? ctx.ksString!
+        : args.session
       const ks = Ks.decode(ksString, (pid) => state.partners.get(pid)?.adminSecrets)
       if (Either.isLeft(ks)) return yield* Effect.fail(Errors.invalidKs(ksString))
       // Values copied out of a parsed KS: every field is a string (playkit-ios sample of session.get).
@@ -621,8 +623,9 @@ export const dispatch = (ctx: DispatchContext, params: ParamObject): Effect.Effe
     }
     // 5. KS parse
     const state = yield* getState(ctx)
+    // `if (!$ksString)`: "" and "0" are no KS at all
     const rawKs = stringParam(params, "ks")
-    const ksString = rawKs === undefined || rawKs === "" ? undefined : rawKs
+    const ksString = rawKs === undefined || rawKs === "" || rawKs === "0" ? undefined : rawKs
     let ks: Ks.KsData | undefined
     if (ksString !== undefined) {
       const decoded = Ks.decode(ksString, (pid) => state.partners.get(pid)?.adminSecrets)
