@@ -294,7 +294,7 @@ export interface Service {
   readonly expireAppToken: (id: string) => Effect.Effect<AppToken>
   /** As `appToken.delete`: status DELETED and every KS minted from the token revoked (`INVALID_KS` `LOGOUT`). */
   readonly deleteAppToken: (id: string) => Effect.Effect<void>
-  /** Revokes one KS (as `session.end` does for the KS itself). */
+  /** Revokes one KS (as `session.end` does for the KS itself), by its hash; a KS the server cannot read is ignored. */
   readonly revokeKs: (ks: string) => Effect.Effect<void>
   /** Mints a KS signed with the partner's admin secret. */
   readonly mintKs: (options?: MintKsOptions) => Effect.Effect<string>

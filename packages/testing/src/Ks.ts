@@ -1,7 +1,9 @@
 /**
  * Kaltura Session (KS) strings: v2 (AES-128-CBC, the SaaS default) and v1 (SHA1-signed, readable) encoding and
  * decoding, privilege strings and the app-token hash, exactly as the Kaltura server computes them (spec §1.3, §1.5,
- * §3). Pure and synchronous; the random parts are injectable so the spec's test vectors can be reproduced.
+ * §3), PHP's own quirks included (`trim`, `base64_decode`, `parse_str`, `http_build_query`, `array_merge_recursive`,
+ * `rand` after `srand`). Pure and synchronous; the random parts are injectable so vectors produced by Kaltura's own
+ * code (`test/fixtures/ks-vectors.json`) can be reproduced byte for byte.
  *
  * @since 0.1.0
  */
@@ -33,8 +35,15 @@ export interface KsData {
   readonly userId: string | undefined
   /** The privilege string, e.g. `view:*,widget:1`. */
   readonly privileges: string
+  /** `undefined` when the KS carries no such field (v2 without `_m`); a v1 KS always has one, maybe `""`. */
   readonly masterPartnerId: string | undefined
+  /** `undefined` when the KS carries no such field (v2 without `_d`); a v1 KS always has one, maybe `""`. */
   readonly additionalData: string | undefined
+  /**
+   * What the server revokes a KS by (`kSessionBase::getHash`): the lower-case hex SHA1 of a v2 KS's fields, or the
+   * signature of a v1 KS. Two spellings of one KS (whitespace, `-`/`+`, padding) have the same hash.
+   */
+  readonly hash: string
 }
 
 /**
@@ -45,15 +54,20 @@ export interface KsData {
  */
 export interface EncodeOptions {
   readonly partnerId: number
-  /** The partner's (first) admin secret: it signs (v1) or encrypts (v2) every KS. */
+  /**
+   * The admin secret that signs (v1) or encrypts (v2) the KS: the partner's first one, except for an ADMIN
+   * `session.start`, which uses the admin secret it was called with.
+   */
   readonly adminSecret: string
   /** Absolute unix seconds (`time() + expiry`). */
   readonly expiresAt: number
   readonly type: number
-  /** `undefined` omits the user field; `""` writes an empty one. */
+  /** `undefined` omits the user field (v2; an empty field in v1); `""` writes an empty one. */
   readonly userId?: string | undefined
   readonly privileges?: string | undefined
+  /** `undefined` omits the field (v2; an empty field in v1). */
   readonly masterPartnerId?: string | undefined
+  /** `undefined` omits the field (v2; an empty field in v1). */
   readonly additionalData?: string | undefined
 }
 
@@ -136,9 +150,139 @@ export const phpUrlDecode = (value: string): string => {
 export const httpBuildQuery = (pairs: ReadonlyArray<readonly [string, string]>): string =>
   pairs.map(([key, value]) => `${phpUrlEncode(key)}=${phpUrlEncode(value)}`).join("&")
 
-const sha1 = (data: Buffer | string): Buffer => Crypto.createHash("sha1").update(data).digest()
+const trimmed = " \t\n\r\0\x0b"
 
-const strictBase64 = /^[A-Za-z0-9+/]*={0,2}$/
+/**
+ * PHP `trim`: strips spaces, `\t`, `\n`, `\r`, NUL and `\v` from both ends, and nothing else (JavaScript's `trim`
+ * also strips `\f`, U+00A0 and the other Unicode spaces).
+ *
+ * @since 0.1.0
+ * @category php
+ */
+export const phpTrim = (value: string): string => {
+  let start = 0
+  let end = value.length
+  while (start < end && trimmed.includes(value[start]!)) start++
+  while (end > start && trimmed.includes(value[end - 1]!)) end--
+  return value.slice(start, end)
+}
+
+const isBase64Digit = (char: string): boolean =>
+  (char >= "A" && char <= "Z") || (char >= "a" && char <= "z") || (char >= "0" && char <= "9") || char === "+" ||
+  char === "/"
+
+/**
+ * PHP `base64_decode($text, true)`: skips spaces, `\t`, `\n` and `\r` anywhere (so a KS read from a file with its
+ * trailing newline still decodes), accepts missing padding, and fails on any other character, on data after
+ * padding, on a wrong amount of padding and on a dangling sixth of a group.
+ *
+ * @since 0.1.0
+ * @category php
+ */
+export const phpBase64Decode = (text: string): Option.Option<Buffer> => {
+  let digits = ""
+  let padding = 0
+  for (const char of text) {
+    if (char === "=") padding++
+    else if (char === " " || char === "\t" || char === "\n" || char === "\r") continue
+    else if (!isBase64Digit(char) || padding > 0) return Option.none()
+    else digits += char
+  }
+  if (digits.length % 4 === 1) return Option.none()
+  if (padding > 0 && (padding > 2 || (digits.length + padding) % 4 !== 0)) return Option.none()
+  return Option.some(Buffer.from(digits, "base64"))
+}
+
+/**
+ * The name under which PHP's `parse_str` files a query key (`php_register_variable_ex`): cut at a NUL, leading
+ * spaces dropped, spaces and dots turned into `_`; a `[` followed somewhere by `]` makes the value an array under the
+ * part before it, an unclosed `[` becomes `_` (and so do the spaces, dots and `[` after it). `undefined` when the
+ * name is empty (the pair is dropped).
+ */
+const parseStrName = (raw: string): { readonly name: string; readonly isArray: boolean } | undefined => {
+  const nul = raw.indexOf("\0")
+  const key = (nul === -1 ? raw : raw.slice(0, nul)).replace(/^ +/, "")
+  const bracket = key.indexOf("[")
+  const base = (bracket === -1 ? key : key.slice(0, bracket)).replace(/[ .]/g, "_")
+  if (base === "") return undefined
+  if (bracket === -1) return { name: base, isArray: false }
+  if (key.indexOf("]", bracket + 1) !== -1) return { name: base, isArray: true }
+  return { name: `${base}_${key.slice(bracket + 1).replace(/[ .[]/g, "_")}`, isArray: false }
+}
+
+/**
+ * A value `parse_str` turned into a PHP array (its name had `[…]`).
+ *
+ * @since 0.1.0
+ * @category php
+ */
+export const PhpArray: unique symbol = Symbol.for("@kaltura-effect/testing/Ks/PhpArray")
+
+/**
+ * PHP `parse_str` at the top level, in order: pairs split on `&` (empty ones skipped) and on the first `=`, both
+ * parts url-decoded, the name filed as `php_register_variable_ex` does. A repeated name keeps its first position
+ * and its last value; a name with `[…]` gives {@link PhpArray}.
+ *
+ * @since 0.1.0
+ * @category php
+ */
+export const phpParseStr = (query: string): ReadonlyMap<string, string | typeof PhpArray> => {
+  const result = new Map<string, string | typeof PhpArray>()
+  for (const pair of query.split("&")) {
+    if (pair === "") continue
+    const eq = pair.indexOf("=")
+    const filed = parseStrName(phpUrlDecode(eq === -1 ? pair : pair.slice(0, eq)))
+    if (filed === undefined) continue
+    result.set(filed.name, filed.isArray ? PhpArray : eq === -1 ? "" : phpUrlDecode(pair.slice(eq + 1)))
+  }
+  return result
+}
+
+/** A PHP integer-like array key (`"5"`, `"-3"`, not `"05"` or `"-0"`), which arrays store as an integer. */
+const isIntegerKey = (key: string): boolean =>
+  /^(0|-?[1-9][0-9]*)$/.test(key) && BigInt(key) >= -(2n ** 63n) && BigInt(key) < 2n ** 63n
+
+const numericString = /^[ \t\n\r\v\f]*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?[ \t\n\r\v\f]*$/
+const integerString = /^[ \t\n\r\v\f]*[+-]?\d+[ \t\n\r\v\f]*$/
+
+/** PHP 8 `==` between two strings: numerically when both are numeric strings (`"0.0" == "0"`), bytewise otherwise. */
+const phpLooseEquals = (a: string, b: string): boolean => {
+  if (!numericString.test(a) || !numericString.test(b)) return a === b
+  if (integerString.test(a) && integerString.test(b)) return BigInt(a.trim()) === BigInt(b.trim())
+  return Number(a) === Number(b)
+}
+
+/**
+ * The bytes PHP's `rand(0, 255)` gives after `srand(seed)` (MT19937, `mt_rand`'s default mode): the low byte of each
+ * 32-bit output.
+ */
+const phpSeededBytes = (seed: number, count: number): Buffer => {
+  const size = 624
+  const shift = 397
+  const state = new Uint32Array(size)
+  state[0] = seed >>> 0
+  for (let i = 1; i < size; i++) {
+    const previous = state[i - 1]!
+    state[i] = (Math.imul(1812433253, previous ^ (previous >>> 30)) + i) >>> 0
+  }
+  const twist = (m: number, u: number, v: number) =>
+    (m ^ (((u & 0x80000000) | (v & 0x7fffffff)) >>> 1) ^ ((v & 1) === 1 ? 0x9908b0df : 0)) >>> 0
+  for (let i = 0; i < size; i++) {
+    state[i] = twist(state[(i + shift) % size]!, state[i]!, state[(i + 1) % size]!)
+  }
+  const bytes = Buffer.alloc(count)
+  for (let i = 0; i < count; i++) {
+    let value = state[i]!
+    value ^= value >>> 11
+    value ^= (value << 7) & 0x9d2c5680
+    value ^= (value << 15) & 0xefc60000
+    value ^= value >>> 18
+    bytes[i] = value & 0xff
+  }
+  return bytes
+}
+
+const sha1 = (data: Buffer | string): Buffer => Crypto.createHash("sha1").update(data).digest()
 
 // ---------------------------------------------------------------------------------------------------------------------
 // privileges
@@ -197,7 +341,7 @@ export type Privileges = ReadonlyMap<string, ReadonlyArray<string>>
 
 /**
  * `kSessionBase::parsePrivileges`: split on `,`, then on the first `:`, then the value on `/`. A name without a value
- * maps to `[]`; repeated names accumulate.
+ * or with an empty one maps to `[]`; repeated names accumulate; an empty item is kept as the name `""`.
  *
  * @since 0.1.0
  * @category privileges
@@ -205,13 +349,13 @@ export type Privileges = ReadonlyMap<string, ReadonlyArray<string>>
 export const parsePrivileges = (privileges: string): Privileges => {
   const result = new Map<string, Array<string>>()
   for (const item of privileges.split(",")) {
-    if (item === "") continue
     const colon = item.indexOf(":")
     const name = colon === -1 ? item : item.slice(0, colon)
-    const values = colon === -1 ? [] : item.slice(colon + 1).split("/")
+    const value = colon === -1 ? "" : item.slice(colon + 1)
+    const values = value === "" ? [] : value.split("/")
     const existing = result.get(name)
     if (existing) existing.push(...values)
-    else result.set(name, [...values])
+    else result.set(name, values)
   }
   return result
 }
@@ -225,10 +369,27 @@ export const parsePrivileges = (privileges: string): Privileges => {
 export const buildPrivileges = (privileges: Privileges): string =>
   Array.from(privileges, ([name, values]) => values.length === 0 ? name : `${name}:${values.join("/")}`).join(",")
 
+/** PHP `array_merge_recursive` of two privilege arrays: integer names are renumbered from 0, others merged. */
+const mergePrivileges = (first: Privileges, second: Privileges): Map<string, Array<string>> => {
+  const result = new Map<string, Array<string>>()
+  let nextIndex = 0
+  for (const source of [first, second]) {
+    for (const [name, values] of source) {
+      const key = isIntegerKey(name) ? String(nextIndex++) : name
+      const existing = result.get(key)
+      if (existing) existing.push(...values)
+      else result.set(key, [...values])
+    }
+  }
+  return result
+}
+
 /**
- * The privileges of a KS minted by `appToken.startSession` (spec §1.5): `sessionid` and `apptoken` first, then the
- * token's own privileges (merged), then the request's privileges that are neither server-reserved nor already held,
- * or that narrow a `*` the token holds.
+ * The privileges of a KS minted by `appToken.startSession` (spec §1.5, `AppTokenService::startSessionAction`):
+ * `sessionid` and `apptoken` first, merged with the token's own privileges (`array_merge_recursive`, so a numeric
+ * name is renumbered from 0), then the request's privileges whose trimmed name is neither server-reserved nor held
+ * (PHP's loose `in_array`, so `"0.0"` matches a held `"0"`), or that replace a held privilege that has the value `*`.
+ * Privileges `""` or `"0"` count as none, as PHP's truthiness has it.
  *
  * @since 0.1.0
  * @category privileges
@@ -238,19 +399,18 @@ export const appTokenSessionPrivileges = (options: {
   readonly tokenPrivileges?: string | null | undefined
   readonly requestPrivileges?: string | null | undefined
 }): string => {
-  const result = new Map<string, Array<string>>([["sessionid", [options.tokenId]], ["apptoken", [options.tokenId]]])
-  if (options.tokenPrivileges) {
-    for (const [name, values] of parsePrivileges(options.tokenPrivileges)) {
-      const existing = result.get(name)
-      if (existing) existing.push(...values)
-      else result.set(name, [...values])
-    }
-  }
-  if (options.requestPrivileges) {
-    const held = new Set(result.keys())
+  const isSet = (value: string | null | undefined): value is string =>
+    value !== undefined && value !== null && value !== "" && value !== "0"
+  const base = new Map([["sessionid", [options.tokenId]], ["apptoken", [options.tokenId]]])
+  const result = isSet(options.tokenPrivileges)
+    ? mergePrivileges(base, parsePrivileges(options.tokenPrivileges))
+    : base
+  if (isSet(options.requestPrivileges)) {
+    const forbidden = [...SERVER_PRIVILEGES, ...Array.from(result.keys(), phpTrim)]
     for (const [name, values] of parsePrivileges(options.requestPrivileges)) {
-      const forbidden = SERVER_PRIVILEGES.has(name) || held.has(name)
-      if (!forbidden || (result.get(name)?.includes("*") ?? false)) {
+      const trimmedName = phpTrim(name)
+      const isForbidden = forbidden.some((held) => phpLooseEquals(trimmedName, held))
+      if (!isForbidden || (result.get(name)?.includes("*") ?? false)) {
         result.set(name, [...values])
       }
     }
@@ -259,15 +419,25 @@ export const appTokenSessionPrivileges = (options: {
 }
 
 /**
- * `kSessionBase::isWidgetSession`: type USER, an anonymous user (`""`, `"0"` or none) and a `widget:1` privilege.
- * Widget sessions skip the revocation lookup.
+ * `kSessionBase::isWidgetSession`: type USER, an anonymous user (`""`, `"0"` or none) and privileges that contain
+ * `widget:1` anywhere (a substring test, so `xwidget:1` and `widget:10` count). Widget sessions skip the revocation
+ * lookup.
  *
  * @since 0.1.0
  * @category predicates
  */
 export const isWidgetSession = (ks: KsData): boolean =>
   ks.type === 0 && (ks.userId === undefined || ks.userId === "" || ks.userId === "0") &&
-  (parsePrivileges(ks.privileges).get("widget")?.includes("1") ?? false)
+  ks.privileges.includes("widget:1")
+
+/**
+ * The session id a KS is revoked by (`kSessionBase::getSessionIdHash`): the first value of its `sessionid`
+ * privilege.
+ *
+ * @since 0.1.0
+ * @category predicates
+ */
+export const sessionIdOf = (ks: KsData): string | undefined => parsePrivileges(ks.privileges).get("sessionid")?.[0]
 
 // ---------------------------------------------------------------------------------------------------------------------
 // app token hash
@@ -307,16 +477,19 @@ const v2Key = (adminSecret: string): Buffer => sha1(adminSecret).subarray(0, 16)
 const zeroIv = Buffer.alloc(16)
 
 /**
- * The `http_build_query` fields of a v2 KS, in order.
+ * The `http_build_query` fields of a v2 KS, in order: each privilege PHP-trimmed, skipped when empty or `"0"` (PHP's
+ * falsy strings), `*` written as `all:*`, split on its first `:`; a repeated name keeps its first position and its
+ * last value. Then `_e`, `_t`, `_u`, `_m`, `_d`, each replacing a privilege of that name; an `undefined` one is not
+ * written (`http_build_query` skips `null`), so it also drops such a privilege.
  *
  * @since 0.1.0
  * @category v2
  */
 export const v2Fields = (options: EncodeOptions): Array<readonly [string, string]> => {
-  const fields = new Map<string, string>()
+  const fields = new Map<string, string | undefined>()
   for (const raw of (options.privileges ?? "").split(",")) {
-    let privilege = raw.trim()
-    if (privilege === "") continue
+    let privilege = phpTrim(raw)
+    if (privilege === "" || privilege === "0") continue
     if (privilege === "*") privilege = "all:*"
     const colon = privilege.indexOf(":")
     if (colon === -1) fields.set(privilege, "")
@@ -324,10 +497,10 @@ export const v2Fields = (options: EncodeOptions): Array<readonly [string, string
   }
   fields.set("_e", String(options.expiresAt))
   fields.set("_t", String(options.type))
-  if (options.userId !== undefined) fields.set("_u", options.userId)
-  if (options.masterPartnerId !== undefined) fields.set("_m", options.masterPartnerId)
-  if (options.additionalData !== undefined) fields.set("_d", options.additionalData)
-  return Array.from(fields)
+  fields.set("_u", options.userId)
+  fields.set("_m", options.masterPartnerId)
+  fields.set("_d", options.additionalData)
+  return Array.from(fields).flatMap(([name, value]) => value === undefined ? [] : [[name, value] as const])
 }
 
 /**
@@ -355,22 +528,24 @@ export const encodeV2 = (options: EncodeOptions & { readonly random?: Uint8Array
 // v1
 // ---------------------------------------------------------------------------------------------------------------------
 
+/** `microtime(true)` as PHP prints a float: 14 significant digits, no trailing zeros. */
+const phpMicrotime = (): string => String(Number((Date.now() / 1000 + Crypto.randomInt(1000) / 1e6).toPrecision(14)))
+
 /**
  * `kSessionBase::generateKsV1`: `base64(sha1hex(secret + info) + "|" + info)` with
- * `info = pid;pid;expiresAt;type;rand;user;privileges;master;additional`. `rand` defaults to a PHP `microtime(true)`
- * style string.
+ * `info = pid;pid;expiresAt;type;rand;user;privileges;master;additional` (privileges as given, an `undefined` field
+ * empty). `rand` defaults to PHP's `microtime(true)` as a string, e.g. `1700000000.1234`.
  *
  * @since 0.1.0
  * @category v1
  */
 export const encodeV1 = (options: EncodeOptions & { readonly rand?: string | undefined }): string => {
-  const rand = options.rand ?? `${Math.floor(Date.now() / 1000)}.${Crypto.randomInt(1, 10000)}`
   const info = [
     String(options.partnerId),
     String(options.partnerId),
     String(options.expiresAt),
     String(options.type),
-    rand,
+    options.rand ?? phpMicrotime(),
     options.userId ?? "",
     options.privileges ?? "",
     options.masterPartnerId ?? "",
@@ -380,24 +555,47 @@ export const encodeV1 = (options: EncodeOptions & { readonly rand?: string | und
   return Buffer.from(`${signature}|${info}`, "utf8").toString("base64")
 }
 
+const fiveMinutes = 300
+
 /**
- * Generates a KS of the given version (v2 by default).
+ * Generates a KS of the given version (v2 by default), as `kSessionBase::generateSession` does: when the privileges
+ * contain `downloadasset` anywhere, `expiresAt` is rounded up to a multiple of 300 s and the random part is seeded
+ * with it (`srand(expiresAt)`, then `rand()` for the v2 random bytes; the v1 `rand` field is `expiresAt`), so such a
+ * KS is the same for every call in the same five minutes, and `random` / `rand` are ignored. Otherwise `random` (v2,
+ * 16 bytes) or `rand` (v1) is used, random by default.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const encode = (options: EncodeOptions & { readonly version?: 1 | 2 | undefined }): string =>
-  options.version === 1 ? encodeV1(options) : encodeV2(options)
+export const encode = (
+  options: EncodeOptions & {
+    readonly version?: 1 | 2 | undefined
+    readonly random?: Uint8Array | undefined
+    readonly rand?: string | undefined
+  }
+): string => {
+  if (!(options.privileges ?? "").includes("downloadasset")) {
+    return options.version === 1 ? encodeV1(options) : encodeV2(options)
+  }
+  const expiresAt = Math.ceil(options.expiresAt / fiveMinutes) * fiveMinutes
+  return options.version === 1
+    ? encodeV1({ ...options, expiresAt, rand: String(expiresAt) })
+    : encodeV2({ ...options, expiresAt, random: phpSeededBytes(expiresAt, 16) })
+}
 
 // ---------------------------------------------------------------------------------------------------------------------
 // decoding
 // ---------------------------------------------------------------------------------------------------------------------
 
-const base64Decode = (ks: string): Option.Option<Buffer> => {
-  const normalised = ks.replace(/-/g, "+").replace(/_/g, "/")
-  if (normalised.length === 0 || !strictBase64.test(normalised)) return Option.none()
-  return Option.some(Buffer.from(normalised, "base64"))
-}
+/**
+ * `kSessionBase::parseKS` up to the version switch: `-`/`_` mapped to `+`/`/`, then PHP's strict `base64_decode`
+ * (whitespace skipped); an empty result or `"0"` fails, as PHP's `!$decodedKs` does.
+ */
+const base64Decode = (ks: string): Option.Option<Buffer> =>
+  Option.filter(
+    phpBase64Decode(ks.replace(/-/g, "+").replace(/_/g, "/")),
+    (decoded) => decoded.length > 0 && !(decoded.length === 1 && decoded[0] === 0x30)
+  )
 
 /**
  * The partner id a KS claims, read without any secret (`v2|<pid>|…` or field 0 of a v1 KS).
@@ -421,17 +619,57 @@ export const partnerIdOf = (ks: string): Option.Option<number> =>
 const parsePartnerId = (value: string): Option.Option<number> =>
   /^-?\d+$/.test(value) ? Option.some(Number(value)) : Option.none()
 
-const parseQuery = (query: string): Array<readonly [string, string]> =>
-  query.split("&").filter((pair) => pair !== "").map((pair) => {
-    const eq = pair.indexOf("=")
-    return eq === -1
-      ? [phpUrlDecode(pair), ""] as const
-      : [phpUrlDecode(pair.slice(0, eq)), phpUrlDecode(pair.slice(eq + 1))] as const
-  })
-
 const toInt = (value: string | undefined): number => {
   const match = /^\s*[+-]?\d+/.exec(value ?? "")
   return match === null ? 0 : Number(match[0])
+}
+
+/**
+ * The members `kSessionBase::parseKsV2` sets from the `parse_str` fields: `_e`, `_t`, `_u`, `_m`, `_d`, and every
+ * other pair a privilege, `name:value` or `name` alone; the whole string `all:*` reads back as `*` (and only then).
+ * A field `parse_str` made an array fails: the real server then stops on a `TypeError` (PHP 8) or keeps an array
+ * where a string belongs, so no KS with such a name is usable there.
+ */
+const v2Members = (
+  query: string
+): Option.Option<Omit<KsData, "version" | "partnerId" | "hash">> => {
+  let validUntil = 0
+  let type = 0
+  let userId: string | undefined
+  let masterPartnerId: string | undefined
+  let additionalData: string | undefined
+  const privileges: Array<string> = []
+  for (const [name, value] of phpParseStr(query)) {
+    if (value === PhpArray) return Option.none()
+    switch (name) {
+      case "_e":
+        validUntil = toInt(value)
+        break
+      case "_t":
+        type = toInt(value)
+        break
+      case "_u":
+        userId = value
+        break
+      case "_m":
+        masterPartnerId = value
+        break
+      case "_d":
+        additionalData = value
+        break
+      default:
+        privileges.push(value === "" ? name : `${name}:${value}`)
+    }
+  }
+  const joined = privileges.join(",")
+  return Option.some({
+    validUntil,
+    type,
+    userId,
+    privileges: joined === "all:*" ? "*" : joined,
+    masterPartnerId,
+    additionalData
+  })
 }
 
 const decodeV2 = (
@@ -457,42 +695,10 @@ const decodeV2 = (
     const hash = plain.subarray(0, 20)
     const fields = plain.subarray(20)
     if (!sha1(fields).equals(hash)) continue
-    let validUntil = 0
-    let type = 0
-    let userId: string | undefined
-    let masterPartnerId: string | undefined
-    let additionalData: string | undefined
-    const privileges: Array<string> = []
-    for (const [name, value] of parseQuery(fields.subarray(16).toString("utf8"))) {
-      switch (name) {
-        case "_e":
-          validUntil = toInt(value)
-          break
-        case "_t":
-          type = toInt(value)
-          break
-        case "_u":
-          userId = value
-          break
-        case "_m":
-          masterPartnerId = value
-          break
-        case "_d":
-          additionalData = value
-          break
-        default:
-          privileges.push(name === "all" && value === "*" ? "*" : value === "" ? name : `${name}:${value}`)
-      }
-    }
-    return Either.right({
-      version: 2,
-      partnerId: partnerId.value,
-      validUntil,
-      type,
-      userId,
-      privileges: privileges.join(","),
-      masterPartnerId,
-      additionalData
+    return Option.match(v2Members(fields.subarray(16).toString("utf8")), {
+      onNone: () => Either.left("INVALID_STR" as const),
+      onSome: (members) =>
+        Either.right({ version: 2 as const, partnerId: partnerId.value, ...members, hash: hash.toString("hex") })
     })
   }
   return Either.left("INVALID_STR")
@@ -502,22 +708,20 @@ const decodeV1 = (
   decoded: Buffer,
   secretsOf: (partnerId: number) => ReadonlyArray<string> | undefined
 ): Either.Either<KsData, "INVALID_STR"> => {
-  const text = decoded.toString("utf8")
-  const bar = text.indexOf("|")
+  const bar = decoded.indexOf(0x7c)
   if (bar === -1) return Either.left("INVALID_STR")
-  const signature = text.slice(0, bar)
-  const info = text.slice(bar + 1)
-  const fields = info.split(";")
+  const signature = decoded.subarray(0, bar).toString("latin1")
+  const info = decoded.subarray(bar + 1)
+  const fields = info.toString("utf8").split(";")
   if (fields.length < 3) return Either.left("INVALID_STR")
   const partnerId = parsePartnerId(fields[0]!)
   if (Option.isNone(partnerId)) return Either.left("INVALID_STR")
   const secrets = secretsOf(partnerId.value)
   if (secrets === undefined) return Either.left("INVALID_STR")
   const valid = secrets.some((secret) =>
-    Crypto.createHash("sha1").update(secret + info, "utf8").digest("hex") === signature
+    Crypto.createHash("sha1").update(Buffer.from(secret, "utf8")).update(info).digest("hex") === signature
   )
   if (!valid) return Either.left("INVALID_STR")
-  const optional = (value: string | undefined) => value === undefined || value === "" ? undefined : value
   return Either.right({
     version: 1,
     partnerId: partnerId.value,
@@ -525,15 +729,18 @@ const decodeV1 = (
     type: toInt(fields[3]),
     userId: fields[5],
     privileges: fields[6] ?? "",
-    masterPartnerId: optional(fields[7]),
-    additionalData: optional(fields[8])
+    masterPartnerId: fields[7],
+    additionalData: fields[8],
+    hash: signature
   })
 }
 
 /**
  * Parses and verifies a KS (`kSessionBase::parseKS`). `secretsOf` returns a partner's admin secrets (tried in turn),
- * or `undefined` for an unknown partner. Any failure (bad base64, unknown partner, bad signature, fewer than three
- * v1 fields) is `INVALID_STR`. Expiry and revocation are checked separately.
+ * or `undefined` for an unknown partner. Whitespace (space, tab, CR, LF) anywhere in the string is skipped, as PHP's
+ * `base64_decode` does, and both base64 alphabets are read. Any failure (bad base64, unknown partner, bad signature,
+ * fewer than three v1 fields, a v2 privilege name that PHP reads as an array) is `INVALID_STR`. Expiry and
+ * revocation are checked separately.
  *
  * @since 0.1.0
  * @category decoding

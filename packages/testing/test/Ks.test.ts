@@ -50,7 +50,9 @@ describe("Ks (spec §3)", () => {
       userId: "0",
       privileges: "view:*,widget:1",
       masterPartnerId: undefined,
-      additionalData: undefined
+      additionalData: undefined,
+      // sha1(random16 + "view=%2A&widget=1&_e=1700086400&_t=0&_u=0")
+      hash: "a6a26d5366069a0ee6bb1ac3278e1a8ec2f8be2d"
     })
     assert.isTrue(Ks.isWidgetSession(widget))
     const admin = Either.getOrThrow(Ks.decode(adminVector, secretsOf))

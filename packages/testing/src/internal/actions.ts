@@ -238,14 +238,22 @@ const updateAppToken = (token: AppToken, input: AppTokenInput, now: number): App
 
 const getState = (ctx: DispatchContext) => Ref.get(ctx.state)
 
+/**
+ * `ks::toSecureString`: the partner's KS version, encrypted (v2) or signed (v1) with its first admin secret, or, for
+ * an ADMIN session, with the admin secret it was started with (`initialSecret`, e.g. a secondary one).
+ */
 const mintKs = (
   state: S.State,
   partnerId: number,
-  options: Omit<Ks.EncodeOptions, "partnerId" | "adminSecret">
+  options: Omit<Ks.EncodeOptions, "partnerId" | "adminSecret"> & { readonly initialSecret?: string | undefined }
 ): string | undefined => {
   const partner = state.partners.get(partnerId)
   if (partner === undefined) return undefined
-  return Ks.encode({ ...options, partnerId, adminSecret: partner.adminSecrets[0]!, version: partner.ksVersion })
+  const { initialSecret, ...encodeOptions } = options
+  const adminSecret = options.type === 2 && initialSecret !== undefined && initialSecret !== ""
+    ? initialSecret
+    : partner.adminSecrets[0]!
+  return Ks.encode({ ...encodeOptions, partnerId, adminSecret, version: partner.ksVersion })
 }
 
 const pager = (params: ParamObject) => {
@@ -336,7 +344,8 @@ const sessionStart = action({
         expiresAt: ctx.now + expiry,
         type: args.type,
         userId: args.userId,
-        privileges: args.privileges ?? ""
+        privileges: args.privileges ?? "",
+        initialSecret: args.secret
       })!
     })
 })
@@ -348,7 +357,9 @@ const sessionGet = action({
   run: (ctx, args: { session: string | undefined }) =>
     Effect.gen(function*() {
       const state = yield* getState(ctx)
-      const ksString = args.session === undefined || args.session === "" ? ctx.ksString! : args.session
+      const ksString = args.session === undefined || args.session === "" || args.session === "0"
+        ? ctx.ksString!
+        : args.session
       const ks = Ks.decode(ksString, (pid) => state.partners.get(pid)?.adminSecrets)
       if (Either.isLeft(ks)) return yield* Effect.fail(Errors.invalidKs(ksString))
       // Values copied out of a parsed KS: every field is a string (playkit-ios sample of session.get).
@@ -371,11 +382,9 @@ const sessionEnd = action({
   run: (ctx) =>
     Ref.update(ctx.state, (state) => {
       const ks = ctx.ks!
-      let next = S.revokeKs(state, ctx.ksString!, ks.validUntil)
-      for (const sessionId of Ks.parsePrivileges(ks.privileges).get("sessionid") ?? []) {
-        next = S.revokeSessionId(next, ks.partnerId, sessionId, ctx.now + 86400)
-      }
-      return next
+      const revoked = S.revokeKs(state, ks.hash, ks.validUntil)
+      const sessionId = Ks.sessionIdOf(ks)
+      return sessionId === undefined ? revoked : S.revokeSessionId(revoked, ks.partnerId, sessionId, ctx.now + 86400)
     }).pipe(Effect.as(null))
 })
 
@@ -614,8 +623,9 @@ export const dispatch = (ctx: DispatchContext, params: ParamObject): Effect.Effe
     }
     // 5. KS parse
     const state = yield* getState(ctx)
+    // `if (!$ksString)`: "" and "0" are no KS at all
     const rawKs = stringParam(params, "ks")
-    const ksString = rawKs === undefined || rawKs === "" ? undefined : rawKs
+    const ksString = rawKs === undefined || rawKs === "" || rawKs === "0" ? undefined : rawKs
     let ks: Ks.KsData | undefined
     if (ksString !== undefined) {
       const decoded = Ks.decode(ksString, (pid) => state.partners.get(pid)?.adminSecrets)
@@ -632,12 +642,9 @@ export const dispatch = (ctx: DispatchContext, params: ParamObject): Effect.Effe
     const partnerId = partnerIdParam !== undefined && String(partnerIdParam) !== ""
       ? phpInt(partnerIdParam)
       : ks?.partnerId
-    if (ks !== undefined && ksString !== undefined) {
+    if (ks !== undefined) {
       if (Ks.isExpired(ks, ctx.now)) return yield* Effect.fail(Errors.invalidKs("EXPIRED"))
-      const privileges = Ks.parsePrivileges(ks.privileges)
-      if (S.isRevoked(state, ksString, ks, privileges, Ks.isWidgetSession(ks), ctx.now)) {
-        return yield* Effect.fail(Errors.invalidKs("LOGOUT"))
-      }
+      if (S.isRevoked(state, ks, ctx.now)) return yield* Effect.fail(Errors.invalidKs("LOGOUT"))
     }
     if (partnerId !== undefined && state.partners.get(partnerId)?.blocked === true) {
       return yield* Effect.fail(Errors.partnerBlocked())

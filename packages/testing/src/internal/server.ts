@@ -463,7 +463,7 @@ export const make = (options?: Options) =>
       revokeKs: (ks) =>
         Ref.update(state, (current) => {
           const decoded = Ks.decode(ks, (pid) => current.partners.get(pid)?.adminSecrets)
-          return S.revokeKs(current, ks, Either.isRight(decoded) ? decoded.right.validUntil : Infinity)
+          return Either.isRight(decoded) ? S.revokeKs(current, decoded.right.hash, decoded.right.validUntil) : current
         }),
       mintKs,
       decodeKs: (ks) =>

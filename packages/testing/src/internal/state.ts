@@ -5,7 +5,7 @@
  */
 import * as Crypto from "node:crypto"
 import type { AppToken, AppTokenStatus, Entry, Partner } from "../FakeKaltura.js"
-import type * as Ks from "../Ks.js"
+import * as Ks from "../Ks.js"
 
 /** @internal */
 export interface State {
@@ -15,7 +15,7 @@ export interface State {
   readonly entries: ReadonlyArray<Entry>
   /** `"<pid>_<sessionid>"` → revoked until (unix seconds; `Infinity` for ever). */
   readonly revokedSessionIds: ReadonlyMap<string, number>
-  /** A KS string → revoked until. */
+  /** A KS's hash (`Ks.KsData.hash`, what `invalid_session` stores) → revoked until. */
   readonly revokedKs: ReadonlyMap<string, number>
   /** `startWidgetSession` responses cached by request (the API cache's 600 s), when enabled. */
   readonly widgetCache: ReadonlyMap<string, { readonly response: unknown; readonly until: number }>
@@ -82,10 +82,10 @@ export const revokeSessionId = (state: State, partnerId: number, sessionId: stri
   revokedSessionIds: new Map(state.revokedSessionIds).set(`${partnerId}_${sessionId}`, until)
 })
 
-/** @internal */
-export const revokeKs = (state: State, ks: string, until: number): State => ({
+/** Revokes a KS by its hash, so every spelling of it (whitespace, `-` or `+`, padding) is revoked. @internal */
+export const revokeKs = (state: State, hash: string, until: number): State => ({
   ...state,
-  revokedKs: new Map(state.revokedKs).set(ks, until)
+  revokedKs: new Map(state.revokedKs).set(hash, until)
 })
 
 /** Deletes (status 3) and revokes every KS minted from the token (`sessionid:<id>`). @internal */
@@ -97,23 +97,17 @@ export const deleteAppToken = (state: State, token: AppToken, now: number): Stat
     token.expiry ?? Infinity
   )
 
-/** `tryToValidateKS`: widget sessions skip the lookup; others are LOGOUT when revoked by KS or by sessionid. @internal */
-export const isRevoked = (
-  state: State,
-  ksString: string,
-  ks: Ks.KsData,
-  privileges: Ks.Privileges,
-  isWidget: boolean,
-  now: number
-): boolean => {
-  if (isWidget) return false
-  const byKs = state.revokedKs.get(ksString)
+/**
+ * `tryToValidateKS`: widget sessions skip the lookup; others are LOGOUT when revoked by their hash or by the first
+ * value of their `sessionid` privilege. @internal
+ */
+export const isRevoked = (state: State, ks: Ks.KsData, now: number): boolean => {
+  if (Ks.isWidgetSession(ks)) return false
+  const byKs = state.revokedKs.get(ks.hash)
   if (byKs !== undefined && byKs > now) return true
-  for (const sessionId of privileges.get("sessionid") ?? []) {
-    const until = state.revokedSessionIds.get(`${ks.partnerId}_${sessionId}`)
-    if (until !== undefined && until > now) return true
-  }
-  return false
+  const sessionId = Ks.sessionIdOf(ks)
+  const until = sessionId === undefined ? undefined : state.revokedSessionIds.get(`${ks.partnerId}_${sessionId}`)
+  return until !== undefined && until > now
 }
 
 /** The `KalturaAppToken` JSON object, fields in declaration order, nulls dropped. @internal */
