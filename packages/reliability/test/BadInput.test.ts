@@ -432,7 +432,7 @@ describe("bad input", () => {
         mustBeZero: [
           "accepted or failed otherwise",
           "errors naming another field",
-          "errors not naming the option and its variable",
+          "errors not naming the option (and its variable, for one read from the environment)",
           "defects",
           "requests that reached the server",
           "secrets found"
