@@ -55,4 +55,20 @@ describe("a consumer's tests with test layers", () => {
         )
       )
     ))
+
+  it.effect("KalturaClient.layerTest: one layer answers client.call, Kaltura errors typed as in production", () =>
+    Effect.gen(function*() {
+      const client = yield* KalturaClient.KalturaClient
+      const entries = yield* client.call("baseEntry", "list", {}, EntryList)
+      assert.deepStrictEqual(entries.objects.map((entry) => entry.name), ["From the handler"])
+      const error = yield* Effect.flip(client.call("baseEntry", "get", { entryId: "0_x" }, EntryList))
+      assert.strictEqual(error._tag, "KalturaApiError")
+      assert.strictEqual(error._tag === "KalturaApiError" ? error.code : "", "ENTRY_ID_NOT_FOUND")
+    }).pipe(
+      Effect.provide(KalturaClient.layerTest((service, action) =>
+        action === "list"
+          ? { totalCount: 1, objects: [{ id: "0_abc", name: "From the handler" }] }
+          : KalturaApi.exception("ENTRY_ID_NOT_FOUND", `Entry id not found (${service}.${action})`)
+      ))
+    ))
 })
