@@ -399,7 +399,8 @@ export const make = (
       }).pipe(
         Effect.annotateLogs({ "kaltura.service": request.service, "kaltura.action": request.action }),
         Effect.withSpan("KalturaApi.call", {
-          attributes: { "kaltura.service": request.service, "kaltura.action": request.action }
+          attributes: { "kaltura.service": request.service, "kaltura.action": request.action },
+          captureStackTrace: false
         })
       )
     }
@@ -485,7 +486,8 @@ export const makeTest = (handler: TestHandler, options?: { readonly serviceUrl?:
       return { result, sentAt, receivedAt, serverDate: Option.none() }
     }).pipe(
       Effect.withSpan("KalturaApi.call", {
-        attributes: { "kaltura.service": request.service, "kaltura.action": request.action }
+        attributes: { "kaltura.service": request.service, "kaltura.action": request.action },
+        captureStackTrace: false
       })
     )
   return KalturaApi.of({
