@@ -70,7 +70,8 @@ export const layerFrom = <E, R>(
  *   token: Redacted.make(process.env.MY_TOKEN ?? "")
  * })
  * const program = Effect.flatMap(AppTokenSession.AppTokenSession, (session) => session.ks)
- * Effect.runPromise(Effect.provide(program, Kaltura))
+ * // run it with Effect.runPromise(main), NodeRuntime.runMain(main), ...
+ * export const main = Effect.provide(program, Kaltura)
  * ```
  */
 export const layer = (
