@@ -15,7 +15,9 @@ import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import type * as Schema from "effect/Schema"
+import * as AppTokenSessionModule from "./AppTokenSession.js"
 import { AppTokenSession, type AppTokenSessionError } from "./AppTokenSession.js"
+import * as KalturaApiModule from "./KalturaApi.js"
 import { KalturaApi } from "./KalturaApi.js"
 import { isExpiredOrRevokedKs } from "./KalturaError.js"
 
@@ -94,6 +96,42 @@ export const make: Effect.Effect<Service, never, AppTokenSession | KalturaApi> =
  * @category Layers
  */
 export const layer: Layer.Layer<KalturaClient, never, AppTokenSession | KalturaApi> = Layer.effect(KalturaClient, make)
+
+/**
+ * A client for unit tests of code that calls `client.call`: one layer, no server. `handler` answers each call with
+ * the JSON Kaltura would send (decoded with the caller's schema) or a Kaltura error (`KalturaApi.exception(...)`),
+ * exactly as the real transport would surface them; the session is `AppTokenSession.layerTest(session)` (a fixed
+ * KS, by default `"test-ks"` for partner 12345). An `INVALID_KS` `EXPIRED`/`LOGOUT` answer is refreshed and retried
+ * once, as in production. Also provides the mock `KalturaApi` and `AppTokenSession` it is built on.
+ *
+ * @since 0.2.0
+ * @category Testing
+ * @example
+ * ```ts
+ * import { KalturaApi, KalturaClient } from "@kaltura-effect/core"
+ * import { Effect, Schema } from "effect"
+ *
+ * const Kaltura = KalturaClient.layerTest((service, action, params) =>
+ *   service === "baseEntry" && action === "list"
+ *     ? { totalCount: 1, objects: [{ id: "0_abc", name: "Intro" }] }
+ *     : KalturaApi.exception("SERVICE_FORBIDDEN", `The access to service [${service}->${action}] is forbidden`)
+ * )
+ * const names = Effect.gen(function*() {
+ *   const client = yield* KalturaClient.KalturaClient
+ *   const list = yield* client.call("baseEntry", "list", {}, Schema.Struct({ totalCount: Schema.Number }))
+ *   return list.totalCount
+ * })
+ * const test = Effect.provide(names, Kaltura)
+ * ```
+ */
+export const layerTest = (
+  handler: KalturaApiModule.TestHandler,
+  options?: { readonly session?: Parameters<typeof AppTokenSessionModule.layerTest>[0] | undefined }
+): Layer.Layer<KalturaClient | KalturaApi | AppTokenSession> =>
+  layer.pipe(
+    Layer.provideMerge(KalturaApiModule.layerTest(handler)),
+    Layer.provideMerge(AppTokenSessionModule.layerTest(options?.session ?? { ks: "test-ks", partnerId: 12345 }))
+  )
 
 /**
  * An `HttpClient` transformer for users who build their own Kaltura requests: it adds the current KS

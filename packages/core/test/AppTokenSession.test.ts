@@ -2,7 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import type { AppTokenSession, WidgetSession } from "@kaltura-effect/core"
 import { KalturaError } from "@kaltura-effect/core"
 import { Chunk, Clock, Duration, Effect, Exit, Fiber, Option, Random, Redacted, Ref, Stream, TestClock } from "effect"
-import { makeDriver } from "./utils/scripted.js"
+import { advance, makeDriver, settle } from "./utils/scripted.js"
 
 // The lifecycle is driven here by a scripted acquisition under TestClock: no I/O races the clock.
 
@@ -80,13 +80,6 @@ const makeScripted = (next: (n: number, now: number) => Outcome, options?: AppTo
   })
 
 const ksOf = (session: AppTokenSession.Session) => Redacted.value(session.ks)
-
-// Refreshes run in daemon fibers of the layer's scope, which `TestClock.adjust` does not wait for:
-// let them run before looking at the outcome.
-const yieldMany = Effect.forEach(Array.from({ length: 50 }), () => Effect.yieldNow(), { discard: true })
-const macrotask = Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, 0)))
-const settle = Effect.zipRight(Effect.zipRight(yieldMany, macrotask), yieldMany)
-const advance = (duration: Duration.DurationInput) => Effect.zipRight(TestClock.adjust(duration), settle)
 
 describe("AppTokenSession lifecycle", () => {
   it.scoped("1,000 concurrent cold callers cause exactly one acquisition", () =>

@@ -63,7 +63,7 @@ export const make = (deps: {
     hasher.hash(settings.hashType, widget.ks, settings.token).pipe(
       Effect.flatMap((tokenHash) =>
         api.execute({
-          service: "apptoken",
+          service: "appToken",
           action: "startSession",
           ks: widget.ks,
           params: { ...params, tokenHash }
