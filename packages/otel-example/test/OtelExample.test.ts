@@ -44,7 +44,7 @@ const trees = (spans: ReadonlyArray<ReadableSpan>): Array<Tree> => {
 const http = { span: "http.client POST", children: [] }
 const apiCall = (serviceAction: string): Tree => ({ span: `KalturaApi.call ${serviceAction}`, children: [http] })
 const clientCall: Tree = { span: "KalturaClient.call baseEntry.list", children: [apiCall("baseEntry.list")] }
-const startSession: Tree = { span: "AppTokenSession.startSession", children: [apiCall("apptoken.startSession")] }
+const startSession: Tree = { span: "AppTokenSession.startSession", children: [apiCall("appToken.startSession")] }
 
 /** The metric of that name in an export, or undefined. */
 const metric = (exported: ResourceMetrics, name: string) =>
