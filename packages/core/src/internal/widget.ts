@@ -27,7 +27,8 @@ export const start = (
   api.execute({
     service: "session",
     action: "startWidgetSession",
-    params: { widgetId: options.widgetId, expiry: options.expiry }
+    params: { widgetId: options.widgetId, expiry: options.expiry },
+    idempotent: true
   }, StartWidgetSessionResponse).pipe(
     Effect.flatMap(({ result, sentAt }) =>
       result.partnerId === options.partnerId
@@ -48,7 +49,8 @@ export const start = (
         )
     ),
     Effect.withSpan("WidgetSession.start", {
-      attributes: { "kaltura.partner_id": options.partnerId, "kaltura.widget_id": options.widgetId }
+      attributes: { "kaltura.partner_id": options.partnerId, "kaltura.widget_id": options.widgetId },
+      captureStackTrace: false
     })
   )
 

@@ -5,26 +5,31 @@ import type { Duration } from "effect"
 import { Effect, MetricLabel, Option, TestClock } from "effect"
 import type * as AppTokenSession from "../../src/AppTokenSession.js"
 import type { Acquire } from "../../src/internal/acquire.js"
+import * as Scheduler from "../../src/internal/scheduler.js"
 import * as Driver from "../../src/internal/sessionDriver.js"
 import * as Machine from "../../src/internal/sessionMachine.js"
 
 export const partnerId = 12345
 export const appTokenId = "0_abcd1234"
 
-/** A session (and its eviction handle) around `acquire`, in the current scope. */
+/** A session (and its eviction handle) around `acquire`, in the current scope, closed with it. */
 export const makeDriver = (
   acquire: Acquire,
   options?: AppTokenSession.Options,
   settings?: { readonly expiry?: number | undefined }
 ) =>
-  Effect.flatMap(Effect.scope, (scope) =>
-    Driver.make({
+  Effect.gen(function*() {
+    const scope = yield* Effect.scope
+    const driver = yield* Driver.make({
       policy: Machine.policyOf({ partnerId, appTokenId, expiry: settings?.expiry }, options),
       acquire,
       scope,
-      release: Effect.void,
+      scheduler: yield* Scheduler.make(scope),
       metricLabels: [MetricLabel.make("test", "scripted")]
-    }))
+    })
+    yield* Effect.addFinalizer(() => driver.close)
+    return driver
+  })
 
 /** `Option.none()`, typed for a `Response`'s `serverDate`. */
 export const noDate = Option.none<number>()
