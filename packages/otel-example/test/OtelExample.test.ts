@@ -44,6 +44,11 @@ const trees = (spans: ReadonlyArray<ReadableSpan>): Array<Tree> => {
 const http = { span: "http.client POST", children: [] }
 const apiCall = (serviceAction: string): Tree => ({ span: `KalturaApi.call ${serviceAction}`, children: [http] })
 const clientCall: Tree = { span: "KalturaClient.call baseEntry.list", children: [apiCall("baseEntry.list")] }
+/** The first call waits for the cold start's acquisition: a wait span names it (`kaltura.flight`). */
+const firstClientCall: Tree = {
+  span: "KalturaClient.call baseEntry.list",
+  children: [{ span: "AppTokenSession.wait", children: [] }, apiCall("baseEntry.list")]
+}
 const startSession: Tree = { span: "AppTokenSession.startSession", children: [apiCall("appToken.startSession")] }
 
 /** The metric of that name in an export, or undefined. */
@@ -103,7 +108,7 @@ describe("kaltura-effect with OpenTelemetry", () => {
 
       // --- span trees: the caller's trace, then one root span per acquisition
       assert.deepStrictEqual(trees(spans), [
-        { span: "OtelExample.program", children: [clientCall, clientCall] },
+        { span: "OtelExample.program", children: [firstClientCall, clientCall] },
         {
           span: "AppTokenSession.refresh",
           children: [
@@ -114,6 +119,11 @@ describe("kaltura-effect with OpenTelemetry", () => {
         { span: "AppTokenSession.refresh", children: [startSession] }
       ])
       assert.strictEqual(new Set(spans.map((span) => span.spanContext().traceId)).size, 3)
+      // the first caller's wait names the cold start's acquisition (its flight), in another trace
+      const flightOf = (name: string) =>
+        spans.filter((span) => span.name === name).map((span) => span.attributes["kaltura.flight"])
+      assert.deepStrictEqual(flightOf("AppTokenSession.wait"), [1])
+      assert.deepStrictEqual(flightOf("AppTokenSession.refresh"), [1, 2])
       for (const span of spans) {
         assert.notStrictEqual(span.status.code, 2, `${span.name} failed: ${span.status.message}`)
         assert.strictEqual(span.resource.attributes["service.name"], "otel-example-test")
@@ -126,6 +136,12 @@ describe("kaltura-effect with OpenTelemetry", () => {
       for (const span of spans) {
         switch (span.name) {
           case "AppTokenSession.refresh":
+          case "AppTokenSession.wait": {
+            const { "kaltura.flight": flight, ...rest } = kaltura(span)
+            assert.deepStrictEqual(rest, tokenAttributes, span.name)
+            assert.isNumber(flight, span.name)
+            break
+          }
           case "AppTokenSession.startSession":
             assert.deepStrictEqual(kaltura(span), tokenAttributes, span.name)
             break

@@ -10,6 +10,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import type * as Scope from "effect/Scope"
+import { withoutCallerSpan } from "./tracing.js"
 
 /** A session's slot in the scheduler. */
 export interface Timer {
@@ -143,7 +144,7 @@ export const make = (scope: Scope.Scope): Effect.Effect<Scheduler> =>
       let started: Fiber.RuntimeFiber<void> | undefined
       return Effect.zipRight(
         previous === undefined ? Effect.void : Fiber.interruptFork(previous),
-        Effect.map(Effect.forkIn(Effect.interruptible(loop(() => started)), scope), (forked) => {
+        Effect.map(Effect.forkIn(withoutCallerSpan(Effect.interruptible(loop(() => started))), scope), (forked) => {
           started = forked
           fiber = forked
         })

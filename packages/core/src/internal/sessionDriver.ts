@@ -27,6 +27,7 @@ import type { Acquire } from "./acquire.js"
 import { fingerprint } from "./fingerprint.js"
 import type * as Scheduler from "./scheduler.js"
 import * as Machine from "./sessionMachine.js"
+import { withoutCallerSpan } from "./tracing.js"
 
 /** A session and the handles to end it. */
 export interface Driver {
@@ -184,20 +185,25 @@ export const make = (deps: {
       })))
     }
 
+    // One acquisition in its own root span (it serves every caller), with the transition that records its outcome
+    // inside it, so that the lifecycle's log lines about it are events of that span; the span fails with it.
     function flight(flightId: number, widget: Machine.Flight["widget"]): Effect.Effect<void> {
       return deps.acquire(widget).pipe(
         Effect.map((acquired): Machine.Outcome => ({ _tag: "Success", ...acquired })),
         Metric.trackDuration(metrics().duration),
-        Effect.withSpan("AppTokenSession.refresh", {
-          root: true,
-          attributes: spanAttributes,
-          captureStackTrace: false
-        }),
-        Effect.annotateLogs(annotations),
         Effect.exit,
         Effect.zip(Random.next),
-        Effect.flatMap(([exit, random]) => transition({ _tag: "Settled", flightId, outcome: outcomeOf(exit), random })),
-        Effect.asVoid
+        Effect.flatMap(([exit, random]) =>
+          Effect.zipRight(transition({ _tag: "Settled", flightId, outcome: outcomeOf(exit), random }), exit)
+        ),
+        Effect.annotateLogs(annotations),
+        Effect.withSpan("AppTokenSession.refresh", {
+          root: true,
+          attributes: { ...spanAttributes, "kaltura.flight": flightId },
+          captureStackTrace: false
+        }),
+        Effect.ignore,
+        withoutCallerSpan
       )
     }
 
@@ -210,13 +216,22 @@ export const make = (deps: {
           case "Fail":
             return Effect.fail(answer.error)
           case "Await":
-            return Effect.flatMap(Deferred.await(replied.deferred!), (result) =>
-              Effect.clockWith((clock) =>
-                Either.match(Machine.resolve(request, result, clock.unsafeCurrentTimeMillis()), {
-                  onLeft: Effect.fail,
-                  onRight: Effect.succeed
+            // the caller's trace shows what it waited for: a span naming the flight (the refresh span's attribute)
+            return Effect.flatMap(
+              Deferred.await(replied.deferred!).pipe(
+                Effect.withSpan("AppTokenSession.wait", {
+                  attributes: { ...spanAttributes, "kaltura.flight": answer.flightId },
+                  captureStackTrace: false
                 })
-              ))
+              ),
+              (result) =>
+                Effect.clockWith((clock) =>
+                  Either.match(Machine.resolve(request, result, clock.unsafeCurrentTimeMillis()), {
+                    onLeft: Effect.fail,
+                    onRight: Effect.succeed
+                  })
+                )
+            )
         }
       })
 
@@ -260,9 +275,7 @@ export const make = (deps: {
       Stream.unwrapScoped(Effect.gen(function*() {
         const subscription = yield* PubSub.subscribe(statusHubOf())
         return Stream.concat(
-          Stream.sync(() =>
-            published
-          ),
+          Stream.sync(() => published),
           Stream.fromQueue(subscription)
         )
       })).pipe(Stream.changes)
