@@ -210,6 +210,8 @@ export interface Options {
    * (`Duration.infinity` for none).
    */
   readonly timeout?: Duration.DurationInput | undefined
+  /** Bounds `clear`, which may have many entries to remove. Default 10 seconds (at least `timeout`). */
+  readonly clearTimeout?: Duration.DurationInput | undefined
 }
 
 /**
@@ -328,6 +330,7 @@ const cryptoError = (cause: unknown) =>
 export const make = (backend: Backend, options?: Options): Effect.Effect<Service> =>
   Effect.sync(() => {
     const timeout = Duration.decode(options?.timeout ?? defaultTimeout)
+    const clearTimeout = Duration.max(timeout, Duration.decode(options?.clearTimeout ?? "10 seconds"))
     const store = backend.store
     const errors = Metric.tagged(KalturaMetrics.sessionStoreErrors, "store", store)
     const errorCounters = new Map<Operation, Metric.Metric.Counter<number>>()
@@ -375,12 +378,13 @@ export const make = (backend: Backend, options?: Options): Effect.Effect<Service
       settings: KalturaSettings | undefined,
       fallback: A,
       effect: Effect.Effect<A, SessionStoreError>
-    ): Effect.Effect<A> =>
-      (Duration.isFinite(timeout)
+    ): Effect.Effect<A> => {
+      const limit = operation === "clear" ? clearTimeout : timeout
+      return (Duration.isFinite(limit)
         ? Effect.timeoutFail(effect, {
-          duration: timeout,
+          duration: limit,
           onTimeout: () =>
-            new SessionStoreError({ reason: "Timeout", detail: `no answer within ${Duration.format(timeout)}` })
+            new SessionStoreError({ reason: "Timeout", detail: `no answer within ${Duration.format(limit)}` })
         })
         : effect).pipe(
           Effect.matchCauseEffect({
@@ -402,6 +406,7 @@ export const make = (backend: Backend, options?: Options): Effect.Effect<Service
             }
           })
         )
+    }
 
     const span = (name: string, settings: KalturaSettings | undefined) =>
       Effect.withSpan(`SessionStore.${name}`, {

@@ -126,6 +126,20 @@ describe("SessionStore", () => {
         assert.isTrue(Option.isSome(yield* store.lease(settings, "10 seconds")))
       }))
 
+    it.effect("the memory backend: a lease is released only by its owner, and expires with its ttl", () =>
+      Effect.gen(function*() {
+        const backend = yield* SessionStore.memoryBackend
+        const name = "a".repeat(64)
+        assert.isTrue(yield* backend.acquire(name, "owner-a", 10_000))
+        assert.isFalse(yield* backend.acquire(name, "owner-b", 10_000))
+        yield* backend.release(name, "owner-b")
+        assert.isFalse(yield* backend.acquire(name, "owner-b", 10_000))
+        yield* TestClock.adjust("10 seconds")
+        assert.isTrue(yield* backend.acquire(name, "owner-b", 10_000))
+        yield* backend.release(name, "owner-b")
+        assert.isTrue(yield* backend.acquire(name, "owner-a", 10_000))
+      }))
+
     it.effect("clear removes every entry and lease, and says how many entries", () =>
       Effect.gen(function*() {
         const store = yield* SessionStore.makeMemory
@@ -409,7 +423,10 @@ describe("SessionStore", () => {
 
     it.live("a store that never answers: every operation ends within its timeout", () =>
       Effect.gen(function*() {
-        const store = yield* SessionStore.make(broken("hanging", "hang"), { timeout: "50 millis" })
+        const store = yield* SessionStore.make(broken("hanging", "hang"), {
+          timeout: "50 millis",
+          clearTimeout: "50 millis"
+        })
         const settings = settingsOf()
         const started = Date.now()
         const lines: Array<Line> = []
