@@ -76,7 +76,8 @@ export const status = Metric.gauge("kaltura_session_status", {
  * Session store operations that failed and were degraded (a miss, `false`, or a lease granted without a store):
  * timeouts, a store that is down or unwritable, entries that are corrupt or fail authentication. Tagged with
  * `store` (`memory`, `file`, `redis`, …) and `operation` (`read`, `write`, `delete`, `lease`, `release`, `clear`,
- * `open`). A caller never sees these errors.
+ * `open`: a directory that cannot be used, a Redis not reachable when the layer is built). A caller never sees these
+ * errors.
  *
  * @since 0.2.0
  * @category Metrics

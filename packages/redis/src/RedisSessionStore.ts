@@ -19,10 +19,12 @@
  *
  * @since 0.2.0
  */
+import * as KalturaMetrics from "@kaltura-effect/core/KalturaMetrics"
 import * as SessionStore from "@kaltura-effect/core/SessionStore"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
@@ -210,10 +212,13 @@ const connect = (url: string | Redacted.Redacted<string>, options?: Options) =>
       Effect.either
     )
     if (connected._tag === "Left") {
+      yield* Metric.increment(
+        Metric.tagged(Metric.tagged(KalturaMetrics.sessionStoreErrors, "store", store), "operation", "open")
+      )
       yield* Effect.logWarning(
         "Kaltura session store (redis): Redis is not reachable; carrying on without the store, reconnecting in the " +
           "background"
-      ).pipe(Effect.annotateLogs({ store, operation: "connect" }))
+      ).pipe(Effect.annotateLogs({ store, operation: "open", reason: "Unavailable" }))
     }
     return client
   })

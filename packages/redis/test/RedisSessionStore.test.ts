@@ -298,10 +298,12 @@ describe("RedisSessionStore", () => {
         yield* server.stop
         const lines: Array<Line> = []
         const started = Date.now()
+        const opened = yield* errorCount("redis", "open")
         const store = yield* capturing(lines)(
           RedisSessionStore.make({ url: server.url }, { timeout: "300 millis", connectTimeout: "500 millis" })
         )
         expect(Date.now() - started).toBeLessThan(2000)
+        assert.strictEqual((yield* errorCount("redis", "open")) - opened, 1)
         assert.strictEqual(lines.filter((line) => line.level === "WARN").length, 1)
         expect(lines[0]!.message).toContain("not reachable")
         assert.isFalse(yield* store.write(settingsOf(), sessionOf(Date.now())))
