@@ -45,6 +45,18 @@ export default tseslint.config(
     rules: { "no-console": "error" }
   },
   {
+    // the published packages: ./internal/* of another package resolves only inside the workspace (CONTRIBUTING.md)
+    files: ["packages/{core,node,testing,cli}/src/**/*.ts"],
+    rules: {
+      "no-restricted-imports": ["error", {
+        patterns: [{
+          group: ["@kaltura-effect/*/internal/*"],
+          message: "a package's internal path exists only in the workspace: published code cannot import it."
+        }]
+      }]
+    }
+  },
+  {
     files: ["packages/core/src/**/*.ts"],
     rules: {
       "@effect/no-import-from-barrel-package": ["error", { packageNames: ["effect", "@effect/platform"] }],

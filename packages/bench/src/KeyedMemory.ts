@@ -1,7 +1,8 @@
 /**
  * `keyed_memory`: 10,000 keys (one App Token id each) in `AppTokenSessions` on the in-memory transport:
- * the heap each held key costs (`heapUsed` after full GCs, before and after creating them), and how long a
- * `get` on a warm key takes, against `AppTokenSession.get` on a single warm session in the same run.
+ * the heap each held key costs (`heapUsed` after full GCs, before and after creating them, each with its session),
+ * how long creating a key's lifecycle takes (`session(key)`, no round trip), and how long a `get` on a warm key
+ * takes, against `AppTokenSession.get` on a single warm session in the same run.
  *
  * @since 0.1.0
  */
@@ -49,6 +50,21 @@ export const benchmark: Benchmark = {
         yield* sessions.get(keyFor(`0_warm${i}`)) // JIT and first-use allocations, not counted
       }
 
+      // Creating a key's lifecycle alone (no acquisition, so no round trip), on a separate instance.
+      const creation = Context.get(
+        yield* Layer.build(
+          AppTokenSessions.layer({ capacity: keys }).pipe(
+            Layer.provide(transport.layer),
+            Layer.provide(NodeTokenHasher.layer)
+          )
+        ),
+        AppTokenSessions.AppTokenSessions
+      )
+      const lifecycleKeys = Array.from({ length: keys }, (_, i) => keyFor(`0_life${i}`))
+      const lifecycleStart = performance.now()
+      for (const key of lifecycleKeys) yield* creation.session(key)
+      const createMicros = ((performance.now() - lifecycleStart) * 1000) / keys
+
       const before = yield* heapAfterGc
       const createStart = performance.now()
       for (let i = 0; i < keys; i++) {
@@ -84,10 +100,20 @@ export const benchmark: Benchmark = {
           value: perKey,
           unit: "KiB/key",
           runs: 1,
+          target: "<= 10 KiB (stretch <= 4 KiB)",
+          pass: perKey <= 10,
           note: `heapUsed after GC grew ${((after - before) / 1024 / 1024).toFixed(1)} MiB for ${keys} keys ` +
-            `(each a lifecycle with its timer, transport and metrics); creating them took ${
+            `(each a lifecycle with its session and its entry in the shared timer); creating them took ${
               createMillis.toFixed(0)
             } ms (${(createMillis * 1000 / keys).toFixed(0)} µs per cold key on the in-memory transport)`
+        },
+        {
+          name: "keyed_memory.create",
+          value: createMicros,
+          unit: "µs/key",
+          runs: 1,
+          note: `AppTokenSessions.session(key) for ${keys} new keys: validating the key, building its lifecycle (no ` +
+            "request is sent)"
         },
         {
           name: "keyed_memory.warm_get",
@@ -96,6 +122,8 @@ export const benchmark: Benchmark = {
           baseline: median(singleGet),
           baselineLabel: "µs/get, AppTokenSession.get on one warm session",
           ratio: median(pairedRatios(keyed, singleGet)),
+          target: "ratio <= 3 (within 3x of a single warm get)",
+          pass: median(pairedRatios(keyed, singleGet)) <= 3,
           spread: minMax(keyed),
           runs: rounds,
           note: `${rounds} interleaved rounds of ${iterations} gets with ${held} keys held; ` +

@@ -1,14 +1,14 @@
 /**
  * The library stacks the benchmarks build: one `AppTokenSession` on an injected `HttpClient`, with the
- * `node:crypto` hasher, as a program would assemble it.
+ * `node:crypto` hasher, as `NodeAppToken` assembles it (`KalturaClient.layerAppToken`).
  *
  * @since 0.1.0
  */
 import type * as HttpClient from "@effect/platform/HttpClient"
-import * as AppTokenSession from "@kaltura-effect/core/AppTokenSession"
-import * as KalturaApi from "@kaltura-effect/core/KalturaApi"
+import type * as AppTokenSession from "@kaltura-effect/core/AppTokenSession"
+import type * as KalturaApi from "@kaltura-effect/core/KalturaApi"
+import * as KalturaClient from "@kaltura-effect/core/KalturaClient"
 import * as KalturaConfig from "@kaltura-effect/core/KalturaConfig"
-import * as WidgetSession from "@kaltura-effect/core/WidgetSession"
 import * as NodeTokenHasher from "@kaltura-effect/node/NodeTokenHasher"
 import * as Layer from "effect/Layer"
 
@@ -31,9 +31,7 @@ export const session = (
   config: KalturaConfig.Options,
   tuning?: Tuning
 ): Layer.Layer<AppTokenSession.AppTokenSession, KalturaConfig.KalturaConfigError, HttpClient.HttpClient> =>
-  AppTokenSession.layer(tuning?.session).pipe(
-    Layer.provide(WidgetSession.layer),
-    Layer.provide(KalturaApi.layer(tuning?.api)),
+  KalturaClient.layerAppToken(tuning).pipe(
     Layer.provide(NodeTokenHasher.layer),
     Layer.provide(KalturaConfig.layer(config))
   )

@@ -32,6 +32,7 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as SubscriptionRef from "effect/SubscriptionRef"
 import * as Lifecycle from "./internal/lifecycle.js"
+import * as Scheduler from "./internal/scheduler.js"
 import * as Machine from "./internal/sessionMachine.js"
 import * as KalturaApi from "./KalturaApi.js"
 import { KalturaConfig, type SessionType } from "./KalturaConfig.js"
@@ -200,15 +201,17 @@ export const make = (
   KalturaConfig | KalturaApi.KalturaApi | TokenHasher.TokenHasher | WidgetSession.WidgetSession | Scope.Scope
 > =>
   Effect.gen(function*() {
+    const scope = yield* Effect.scope
     const driver = yield* Lifecycle.make({
       settings: yield* KalturaConfig,
       api: yield* KalturaApi.KalturaApi,
       hasher: yield* TokenHasher.TokenHasher,
       widgetSession: yield* WidgetSession.WidgetSession,
       options,
-      scope: yield* Effect.scope,
-      release: Effect.void
+      scope,
+      scheduler: yield* Scheduler.make(scope)
     })
+    yield* Effect.addFinalizer(() => driver.close)
     return driver.service
   })
 

@@ -4,7 +4,7 @@
  * built exactly as `AppTokenSession`'s.
  *
  * Bounded: at most `capacity` keys (default 10,000; the least recently used is evicted) and a key unused
- * for `idleTimeToLive` (default 30 minutes) is evicted. Evicting a key stops its timers; an acquisition already
+ * for `idleTimeToLive` (default 30 minutes) is evicted. Evicting a key stops its timer; an acquisition already
  * running still answers the callers waiting for it, and a `get` for an evicted key creates it again. A lifecycle
  * handle kept from `session(key)` fails with `KalturaSessionError` (`Evicted`) once its key is evicted.
  *
@@ -19,15 +19,15 @@ import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as ExecutionStrategy from "effect/ExecutionStrategy"
-import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as MetricLabel from "effect/MetricLabel"
 import * as Schedule from "effect/Schedule"
-import * as Scope from "effect/Scope"
+import type * as Scope from "effect/Scope"
 import type * as AppTokenSession from "./AppTokenSession.js"
 import * as Keys from "./internal/keys.js"
 import * as Lifecycle from "./internal/lifecycle.js"
+import * as Lru from "./internal/lru.js"
+import * as Scheduler from "./internal/scheduler.js"
 import type * as Driver from "./internal/sessionDriver.js"
 import * as Widget from "./internal/widget.js"
 import * as KalturaApi from "./KalturaApi.js"
@@ -116,13 +116,11 @@ interface Identity {
   readonly id: string
 }
 
-interface Entry {
-  readonly driver: Driver.Driver
-  lastUsed: number
-}
+type Entry = Lru.Node<Driver.Driver>
 
 /**
- * Builds the keyed sessions on the `HttpClient` and `TokenHasher` in context.
+ * Builds the keyed sessions on the `HttpClient` and `TokenHasher` in context. All keys share one timer (a scheduler
+ * ordered by their next wake-up) and one transport per service URL and client tag.
  *
  * @since 0.1.0
  * @category Constructors
@@ -135,26 +133,36 @@ export const make = (
     const idleMillis = Duration.toMillis(options?.idleTimeToLive ?? defaults.idleTimeToLive)
     const context = yield* Effect.context<HttpClient.HttpClient | TokenHasher.TokenHasher>()
     const hasher = Context.get(context, TokenHasher.TokenHasher)
-    const parentScope = yield* Effect.scope
-    // Map iteration order is insertion order: re-inserting on use keeps the least recently used first.
-    const entries = new Map<string, Entry>()
+    const scope = yield* Effect.scope
+    const scheduler = yield* Scheduler.make(scope)
+    const entries = new Lru.Lru<Driver.Driver>()
+    // evicted sessions whose acquisition still runs for its waiters
+    const draining = new Set<Driver.Driver>()
+    const transports = new Map<string, KalturaApi.Service>()
     const lock = yield* Effect.makeSemaphore(1)
+    let closed = false
 
-    const evictEntry = (id: string, entry: Entry) => {
-      if (entries.get(id) === entry) entries.delete(id)
-      return entry.driver.evict
+    const evictEntry = (entry: Entry) => {
+      entries.remove(entry)
+      draining.add(entry.value)
+      return entry.value.evict
     }
 
-    // One lifecycle per key, in a scope of its own that is closed once the evicted session is done.
+    const transportFor = (settings: KalturaConfig.KalturaSettings) => {
+      const key = JSON.stringify([settings.serviceUrl, settings.clientTag])
+      const known = transports.get(key)
+      if (known !== undefined) return Effect.succeed(known)
+      return KalturaApi.make({ ...options?.api, serviceUrl: settings.serviceUrl, clientTag: settings.clientTag }).pipe(
+        Effect.provide(context),
+        Effect.tap((api) => transports.set(key, api))
+      )
+    }
+
+    // Called under the lock: one lifecycle per key, built as AppTokenSession's.
     const create = (settings: KalturaConfig.KalturaSettings) =>
       Effect.gen(function*() {
-        const scope = yield* Scope.fork(parentScope, ExecutionStrategy.sequential)
-        const api = yield* KalturaApi.make({
-          ...options?.api,
-          serviceUrl: settings.serviceUrl,
-          clientTag: settings.clientTag
-        }).pipe(Effect.provide(context))
-        return yield* Lifecycle.make({
+        const api = yield* transportFor(settings)
+        const driver: Driver.Driver = yield* Lifecycle.make({
           settings,
           api,
           hasher,
@@ -165,18 +173,14 @@ export const make = (
           }),
           options: options?.session,
           scope,
-          release: Scope.close(scope, Exit.void),
+          scheduler,
+          onRelease: Effect.sync(() => draining.delete(driver)),
           metricLabels: keyedMetricLabels
         })
+        // after the layer's release, a session is born closed: its callers get `Closed`, never a hang
+        if (closed) yield* driver.close
+        return driver
       })
-
-    // Moves an entry to the most recently used end. Synchronous, so it needs no lock.
-    const touch = (id: string, entry: Entry, now: number) => {
-      entries.delete(id)
-      entries.set(id, entry)
-      entry.lastUsed = now
-      return entry
-    }
 
     // A key object is validated when first seen and again only when one of its fields changed.
     const identities = new WeakMap<Key, Identity>()
@@ -191,27 +195,30 @@ export const make = (
       })
     }
 
-    const entryFor = ({ id, settings }: Identity) => {
-      // the common case, an existing entry, takes no lock
-      const existing = entries.get(id)
-      if (existing !== undefined) return Effect.map(Clock.currentTimeMillis, (now) => touch(id, existing, now))
-      return lock.withPermits(1)(Effect.gen(function*() {
-        const now = yield* Clock.currentTimeMillis
-        const raced = entries.get(id)
-        if (raced !== undefined) return touch(id, raced, now)
-        const entry: Entry = { driver: yield* create(settings), lastUsed: now }
-        entries.set(id, entry)
-        while (entries.size > capacity) {
-          const [oldestId, oldest] = entries.entries().next().value!
-          yield* evictEntry(oldestId, oldest)
+    const entryFor = ({ id, settings }: Identity) =>
+      Effect.clockWith((clock) => {
+        // the common case, an existing entry, takes no lock (marking it used is synchronous)
+        const existing = entries.get(id)
+        if (existing !== undefined) {
+          entries.touch(existing, clock.unsafeCurrentTimeMillis())
+          return Effect.succeed(existing)
         }
-        return entry
-      })).pipe(Effect.uninterruptible)
-    }
+        return lock.withPermits(1)(Effect.gen(function*() {
+          const now = clock.unsafeCurrentTimeMillis()
+          const raced = entries.get(id)
+          if (raced !== undefined) {
+            entries.touch(raced, now)
+            return raced
+          }
+          const entry = entries.add(id, yield* create(settings), now)
+          while (entries.size > capacity) yield* evictEntry(entries.leastRecentlyUsed()!)
+          return entry
+        })).pipe(Effect.uninterruptible)
+      })
 
     const getFor = (identity: Identity, retries: number): ReturnType<Service["get"]> =>
       Effect.flatMap(entryFor(identity), (entry) =>
-        entry.driver.service.get.pipe(
+        entry.value.service.get.pipe(
           // evicted between finding the entry and asking it: the key is simply created again
           Effect.catchIf(
             (error) => retries > 0 && error._tag === "KalturaSessionError" && error.reason === "Evicted",
@@ -219,26 +226,53 @@ export const make = (
           )
         ))
 
+    // the least recently used come first: the sweep stops at the first key used recently
     const sweep = lock.withPermits(1)(Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis
-      for (const [id, entry] of Array.from(entries)) {
-        if (now - entry.lastUsed >= idleMillis) yield* evictEntry(id, entry)
+      for (let oldest = entries.leastRecentlyUsed(); oldest !== undefined; oldest = entries.leastRecentlyUsed()) {
+        if (now - oldest.lastUsed < idleMillis) break
+        yield* evictEntry(oldest)
       }
     }))
     yield* sweep.pipe(
       Effect.repeat(Schedule.spaced(Duration.millis(Math.max(1000, Math.min(idleMillis / 2, 60_000))))),
       Effect.forkScoped
     )
+    // Registered before any acquisition is forked, so it runs after they are interrupted: every waiter, of a held
+    // key or of an evicted one still draining, gets `Closed`.
+    yield* Effect.addFinalizer(() =>
+      lock.withPermits(1)(Effect.suspend(() => {
+        closed = true
+        const drivers = [...entries.values(), ...draining]
+        return Effect.forEach(drivers, (driver) => driver.close, { discard: true })
+      }))
+    )
+
+    // The warm path: a known, unchanged key object whose session is held is served in one synchronous step.
+    const get = (key: Key): ReturnType<Service["get"]> =>
+      Effect.clockWith((clock) => {
+        const known = identities.get(key)
+        if (known !== undefined && Keys.unchanged(known.snapshot, key)) {
+          const entry = entries.get(known.id)
+          if (entry !== undefined) {
+            const now = clock.unsafeCurrentTimeMillis()
+            entries.touch(entry, now)
+            const session = entry.value.peek(now)
+            if (session !== undefined) return Effect.succeed(session)
+          }
+        }
+        return Effect.flatMap(identify(key), (identity) => getFor(identity, maxEvictedRetries))
+      })
 
     return AppTokenSessions.of({
-      get: (key) => Effect.flatMap(identify(key), (identity) => getFor(identity, maxEvictedRetries)),
-      session: (key) => Effect.map(Effect.flatMap(identify(key), entryFor), (entry) => entry.driver.service),
+      get,
+      session: (key) => Effect.map(Effect.flatMap(identify(key), entryFor), (entry) => entry.value.service),
       evict: (key) =>
         identify(key).pipe(
           Effect.flatMap(({ id }) =>
             lock.withPermits(1)(Effect.suspend(() => {
               const entry = entries.get(id)
-              return entry === undefined ? Effect.void : evictEntry(id, entry)
+              return entry === undefined ? Effect.void : evictEntry(entry)
             }))
           ),
           Effect.ignore

@@ -20,6 +20,7 @@ import * as Predicate from "effect/Predicate"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
+import * as AST from "effect/SchemaAST"
 import { KalturaConfig } from "./KalturaConfig.js"
 import {
   KalturaApiError,
@@ -150,40 +151,103 @@ const ApiException = Schema.Struct({
 const describePath = (path: ReadonlyArray<PropertyKey>) =>
   path.length === 0 ? "the body" : path.map((key) => JSON.stringify(String(key))).join(".")
 
+interface LeafIssue {
+  readonly missing: boolean
+  readonly path: ReadonlyArray<PropertyKey>
+  /** What the schema expected, from its own message or its type; never the offending value. */
+  readonly expected: string | undefined
+}
+
+/** A schema's own message (a constant string), if it has one. */
+const messageOf = (ast: AST.AST): string | undefined => {
+  const annotation = AST.getMessageAnnotation(ast)
+  if (annotation._tag === "None") return undefined
+  try {
+    const message: unknown = (annotation.value as (issue: unknown) => unknown)(undefined)
+    return typeof message === "string" ? message : undefined
+  } catch {
+    return undefined
+  }
+}
+
+const expectationOf = (ast: AST.AST): string => {
+  const text = messageOf(ast) ?? String(ast)
+  return text.length > 120 ? `${text.slice(0, 117)}...` : text
+}
+
 /**
  * The leaf issues of a parse failure with their paths. Walks the issue tree itself: Effect's formatters render
  * each offending value, which is slow for a huge body and overflows the stack for a deeply nested one (and the
  * value may be a KS). The tree is as deep as the schema, not as the data.
  */
-const leafIssues = (
-  issue: ParseResult.ParseIssue,
-  path: ReadonlyArray<PropertyKey>,
-  out: Array<{ readonly missing: boolean; readonly path: ReadonlyArray<PropertyKey> }>
-): void => {
+const leafIssues = (issue: ParseResult.ParseIssue, path: ReadonlyArray<PropertyKey>, out: Array<LeafIssue>): void => {
   switch (issue._tag) {
     case "Pointer":
       return leafIssues(issue.issue, [...path, ...(Array.isArray(issue.path) ? issue.path : [issue.path])], out)
     case "Refinement":
+      // a failed predicate is described by the refinement's own message ("a KS (base64 text of ...)")
+      if (issue.kind === "Predicate" && messageOf(issue.ast) !== undefined) {
+        out.push({ missing: false, path, expected: messageOf(issue.ast) })
+        return
+      }
+      return leafIssues(issue.issue, path, out)
     case "Transformation":
       return leafIssues(issue.issue, path, out)
     case "Composite":
       for (const inner of Array.isArray(issue.issues) ? issue.issues : [issue.issues]) leafIssues(inner, path, out)
       return
+    case "Missing":
+      out.push({ missing: true, path, expected: undefined })
+      return
+    case "Type":
+      out.push({ missing: false, path, expected: expectationOf(issue.ast) })
+      return
     default:
-      out.push({ missing: issue._tag === "Missing", path })
+      out.push({ missing: false, path, expected: undefined })
   }
 }
 
 /**
- * Describes a parse failure by where and what kind, never by the offending value (which may be a KS).
+ * Describes a parse failure by where and what was expected, never by the offending value (which may be a KS).
  */
 const describeParseError = (error: ParseResult.ParseError): string => {
-  const issues: Array<{ readonly missing: boolean; readonly path: ReadonlyArray<PropertyKey> }> = []
+  const issues: Array<LeafIssue> = []
   leafIssues(error.issue, [], issues)
   const parts = issues.slice(0, 3).map((issue) =>
-    `${issue.missing ? "missing" : "unexpected value"} at ${describePath(issue.path)}`
+    issue.missing
+      ? `missing at ${describePath(issue.path)}`
+      : `unexpected value at ${describePath(issue.path)}${
+        issue.expected === undefined ? "" : `: expected ${issue.expected}`
+      }`
   )
   return parts.join("; ") + (issues.length > 3 ? ` (+${issues.length - 3} more)` : "")
+}
+
+/**
+ * Turns a JSON body into the result or the typed error, as Kaltura means it: a `KalturaAPIException` object (sent
+ * with HTTP 200) is a `KalturaApiError`, anything else is decoded with the caller's schema.
+ */
+const interpret = <A>(
+  request: Request,
+  json: unknown,
+  decode: (u: unknown) => Effect.Effect<A, ParseResult.ParseError>
+): Effect.Effect<A, KalturaCallError> => {
+  const fail = { service: request.service, action: request.action, attempts: 1 }
+  const decodeError = (error: ParseResult.ParseError) =>
+    new KalturaDecodeError({ ...fail, reason: "UnexpectedShape", description: describeParseError(error) })
+  if (Predicate.isRecord(json) && json.objectType === "KalturaAPIException") {
+    return Schema.decodeUnknown(ApiException)(json).pipe(
+      Effect.mapError(decodeError),
+      Effect.flatMap((exception) => {
+        const args: Record<string, string> = {}
+        if (!Array.isArray(exception.args)) {
+          for (const [name, value] of Object.entries(exception.args)) args[name] = scrub(String(value))
+        }
+        return new KalturaApiError({ ...fail, code: exception.code, kalturaMessage: scrub(exception.message), args })
+      })
+    )
+  }
+  return Effect.mapError(decode(json), decodeError)
 }
 
 const toBody = (request: Request, clientTag: string): string => {
@@ -269,7 +333,9 @@ export const make = (
       }
       return Effect.gen(function*() {
         const sentAt = yield* Effect.clockWith((clock) => clock.currentTimeMillis)
-        const httpRequest = HttpClientRequest.post(`${serviceUrl}/api_v3/service/${service}/action/${action}`).pipe(
+        // service ids are lower case on the wire (as the official clients send them); errors keep the caller's spelling
+        const path = `/api_v3/service/${service.toLowerCase()}/action/${action}`
+        const httpRequest = HttpClientRequest.post(`${serviceUrl}${path}`).pipe(
           HttpClientRequest.bodyText(toBody(request, options.clientTag), "application/json")
         )
         const { body, headers, status } = yield* noRedirects(httpClient.execute(httpRequest)).pipe(
@@ -304,28 +370,7 @@ export const make = (
             })`
           })
         }
-        if (Predicate.isRecord(json) && json.objectType === "KalturaAPIException") {
-          const exception = yield* Schema.decodeUnknown(ApiException)(json).pipe(
-            Effect.mapError((error) =>
-              new KalturaDecodeError({ ...fail, reason: "UnexpectedShape", description: describeParseError(error) })
-            )
-          )
-          const args: Record<string, string> = {}
-          if (!Array.isArray(exception.args)) {
-            for (const [name, value] of Object.entries(exception.args)) args[name] = scrub(String(value))
-          }
-          return yield* new KalturaApiError({
-            ...fail,
-            code: exception.code,
-            kalturaMessage: scrub(exception.message),
-            args
-          })
-        }
-        const result = yield* decode(json).pipe(
-          Effect.mapError((error) =>
-            new KalturaDecodeError({ ...fail, reason: "UnexpectedShape", description: describeParseError(error) })
-          )
-        )
+        const result = yield* interpret(request, json, decode)
         return { result, sentAt, receivedAt, serverDate: parseDateHeader(headers["date"]) }
       })
     }
@@ -334,7 +379,7 @@ export const make = (
       request: Request,
       schema: Schema.Schema<A, I>
     ): Effect.Effect<Response<A>, KalturaCallError> => {
-      const decode = Schema.decodeUnknown(schema, { onExcessProperty: "ignore" })
+      const decode = Schema.decodeUnknown(schema, { onExcessProperty: "ignore", errors: "all" })
       return Effect.suspend(() => {
         let attempts = 0
         return Effect.suspend(() => {
@@ -354,7 +399,8 @@ export const make = (
       }).pipe(
         Effect.annotateLogs({ "kaltura.service": request.service, "kaltura.action": request.action }),
         Effect.withSpan("KalturaApi.call", {
-          attributes: { "kaltura.service": request.service, "kaltura.action": request.action }
+          attributes: { "kaltura.service": request.service, "kaltura.action": request.action },
+          captureStackTrace: false
         })
       )
     }
@@ -380,3 +426,96 @@ export const layer = (options?: Options): Layer.Layer<KalturaApi, never, HttpCli
       (config) => make({ ...options, serviceUrl: config.serviceUrl, clientTag: config.clientTag })
     )
   )
+
+// ---------------------------------------------------------------------------------------------------------
+// Testing
+// ---------------------------------------------------------------------------------------------------------
+
+/**
+ * Answers one call in tests: with the JSON body Kaltura would send (decoded with the caller's schema; a
+ * `KalturaAPIException` object, see {@link exception}, becomes a `KalturaApiError` exactly as from the server), or
+ * with an `Effect` of it (to fail with any `KalturaCallError`, to take time, to count calls). `params` are the
+ * call's parameters as the caller passed them; `ks` the KS it was sent with.
+ *
+ * @since 0.2.0
+ * @category Testing
+ */
+export type TestHandler = (
+  service: string,
+  action: string,
+  params: Readonly<Record<string, unknown>>,
+  context: { readonly ks: Redacted.Redacted<string> | undefined }
+) => unknown
+
+/**
+ * The body of a Kaltura API error, as the server sends it (HTTP 200), for {@link TestHandler}s.
+ *
+ * @since 0.2.0
+ * @category Testing
+ */
+export const exception = (
+  code: string,
+  message: string = code,
+  args?: Readonly<Record<string, string>>
+): {
+  readonly code: string
+  readonly message: string
+  readonly objectType: "KalturaAPIException"
+  readonly args: Readonly<Record<string, string>> | ReadonlyArray<never>
+} => ({ code, message, objectType: "KalturaAPIException", args: args ?? [] })
+
+/**
+ * A transport answered by `handler` instead of Kaltura: no HTTP, no retries. Errors, spans and decoding are those of
+ * the real transport, so code under test sees what it would see in production.
+ *
+ * @since 0.2.0
+ * @category Testing
+ */
+export const makeTest = (handler: TestHandler, options?: { readonly serviceUrl?: string | undefined }): Service => {
+  const execute = <A, I>(request: Request, schema: Schema.Schema<A, I>): Effect.Effect<Response<A>, KalturaCallError> =>
+    Effect.gen(function*() {
+      const sentAt = yield* Effect.clockWith((clock) => clock.currentTimeMillis)
+      const answer = handler(request.service, request.action, request.params ?? {}, { ks: request.ks })
+      const json = Effect.isEffect(answer) ? yield* (answer as Effect.Effect<unknown, KalturaCallError>) : answer
+      const result = yield* interpret(
+        request,
+        json,
+        Schema.decodeUnknown(schema, { onExcessProperty: "ignore", errors: "all" })
+      )
+      const receivedAt = yield* Effect.clockWith((clock) => clock.currentTimeMillis)
+      return { result, sentAt, receivedAt, serverDate: Option.none() }
+    }).pipe(
+      Effect.withSpan("KalturaApi.call", {
+        attributes: { "kaltura.service": request.service, "kaltura.action": request.action },
+        captureStackTrace: false
+      })
+    )
+  return KalturaApi.of({
+    serviceUrl: options?.serviceUrl ?? "https://kaltura.test",
+    execute,
+    call: (request, schema) => Effect.map(execute(request, schema), (response) => response.result)
+  })
+}
+
+/**
+ * {@link makeTest} as a layer.
+ *
+ * @since 0.2.0
+ * @category Testing
+ * @example
+ * ```ts
+ * import { KalturaApi } from "@kaltura-effect/core"
+ * import { Effect, Schema } from "effect"
+ *
+ * const Api = KalturaApi.layerTest((service, action) =>
+ *   service === "baseEntry" && action === "get"
+ *     ? { id: "0_abc", name: "Intro" }
+ *     : KalturaApi.exception("ENTRY_ID_NOT_FOUND", "Entry id not found")
+ * )
+ * const program = Effect.flatMap(KalturaApi.KalturaApi, (api) =>
+ *   api.call({ service: "baseEntry", action: "get", params: { entryId: "0_abc" } }, Schema.Struct({ name: Schema.String })))
+ * const test = Effect.provide(program, Api)
+ * ```
+ */
+export const layerTest = (handler: TestHandler): Layer.Layer<KalturaApi> =>
+  Layer.sync(KalturaApi, () => makeTest(handler))

@@ -15,9 +15,15 @@ import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import type * as Schema from "effect/Schema"
+import * as AppTokenSessionModule from "./AppTokenSession.js"
 import { AppTokenSession, type AppTokenSessionError } from "./AppTokenSession.js"
+import * as Widget from "./internal/widget.js"
+import * as KalturaApiModule from "./KalturaApi.js"
 import { KalturaApi } from "./KalturaApi.js"
+import { KalturaConfig } from "./KalturaConfig.js"
 import { isExpiredOrRevokedKs } from "./KalturaError.js"
+import type { TokenHasher } from "./TokenHasher.js"
+import * as WidgetSessionModule from "./WidgetSession.js"
 
 /**
  * @since 0.1.0
@@ -61,9 +67,11 @@ export class KalturaClient extends Context.Tag("@kaltura-effect/core/KalturaClie
  * @category Constructors
  */
 export const make: Effect.Effect<Service, never, AppTokenSession | KalturaApi> = Effect.gen(function*() {
-  const session = yield* AppTokenSession
-  const api = yield* KalturaApi
-  return KalturaClient.of({
+  return makeWith(yield* AppTokenSession, yield* KalturaApi)
+})
+
+const makeWith = (session: AppTokenSessionModule.Service, api: KalturaApiModule.Service): Service =>
+  KalturaClient.of({
     call: (service, action, params, schema) =>
       Effect.gen(function*() {
         const current = yield* session.get
@@ -84,16 +92,106 @@ export const make: Effect.Effect<Service, never, AppTokenSession | KalturaApi> =
         const renewed = yield* session.get
         return yield* api.call({ service, action, params, ks: renewed.ks }, schema)
       }).pipe(
-        Effect.withSpan("KalturaClient.call", { attributes: { "kaltura.service": service, "kaltura.action": action } })
+        Effect.withSpan("KalturaClient.call", {
+          attributes: { "kaltura.service": service, "kaltura.action": action },
+          captureStackTrace: false
+        })
       )
   })
-})
 
 /**
  * @since 0.1.0
  * @category Layers
  */
 export const layer: Layer.Layer<KalturaClient, never, AppTokenSession | KalturaApi> = Layer.effect(KalturaClient, make)
+
+/**
+ * The client and everything it stands on (transport, widget session, App Token session), built in one layer on the
+ * configuration, a hasher and an `HttpClient`: what `NodeAppToken` uses. One layer instead of four keeps a short-lived
+ * process's start cheap (Effect's layer machinery costs more than building these services).
+ *
+ * @since 0.2.0
+ * @category Layers
+ * @example
+ * ```ts
+ * import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+ * import { KalturaClient, KalturaConfig, TokenHasher } from "@kaltura-effect/core"
+ * import { Layer, Redacted } from "effect"
+ *
+ * const Kaltura = KalturaClient.layerAppToken().pipe(
+ *   Layer.provide(Layer.mergeAll(TokenHasher.layer, FetchHttpClient.layer)),
+ *   Layer.provideMerge(KalturaConfig.layer({ partnerId: 12345, appTokenId: "0_ab12cd34", token: Redacted.make("...") }))
+ * )
+ * ```
+ */
+export const layerAppToken = (options?: {
+  readonly api?: KalturaApiModule.Options | undefined
+  readonly session?: AppTokenSessionModule.Options | undefined
+}): Layer.Layer<
+  KalturaClient | AppTokenSession | WidgetSessionModule.WidgetSession | KalturaApi,
+  never,
+  KalturaConfig | TokenHasher | HttpClient.HttpClient
+> =>
+  Layer.scopedContext(Effect.gen(function*() {
+    const config = yield* KalturaConfig
+    const api = yield* KalturaApiModule.make({
+      ...options?.api,
+      serviceUrl: config.serviceUrl,
+      clientTag: config.clientTag
+    })
+    const widgetSession = WidgetSessionModule.WidgetSession.of(
+      Widget.service(api, {
+        partnerId: config.partnerId,
+        widgetId: config.widgetId,
+        expiry: WidgetSessionModule.defaultExpiry
+      })
+    )
+    const session = yield* AppTokenSessionModule.make(options?.session).pipe(
+      Effect.provideService(KalturaApi, api),
+      Effect.provideService(WidgetSessionModule.WidgetSession, widgetSession)
+    )
+    return Context.make(KalturaApi, api).pipe(
+      Context.add(WidgetSessionModule.WidgetSession, widgetSession),
+      Context.add(AppTokenSession, session),
+      Context.add(KalturaClient, makeWith(session, api))
+    )
+  }))
+
+/**
+ * A client for unit tests of code that calls `client.call`: one layer, no server. `handler` answers each call with
+ * the JSON Kaltura would send (decoded with the caller's schema) or a Kaltura error (`KalturaApi.exception(...)`),
+ * exactly as the real transport would surface them; the session is `AppTokenSession.layerTest(session)` (a fixed
+ * KS, by default `"test-ks"` for partner 12345). An `INVALID_KS` `EXPIRED`/`LOGOUT` answer is refreshed and retried
+ * once, as in production. Also provides the mock `KalturaApi` and `AppTokenSession` it is built on.
+ *
+ * @since 0.2.0
+ * @category Testing
+ * @example
+ * ```ts
+ * import { KalturaApi, KalturaClient } from "@kaltura-effect/core"
+ * import { Effect, Schema } from "effect"
+ *
+ * const Kaltura = KalturaClient.layerTest((service, action, params) =>
+ *   service === "baseEntry" && action === "list"
+ *     ? { totalCount: 1, objects: [{ id: "0_abc", name: "Intro" }] }
+ *     : KalturaApi.exception("SERVICE_FORBIDDEN", `The access to service [${service}->${action}] is forbidden`)
+ * )
+ * const names = Effect.gen(function*() {
+ *   const client = yield* KalturaClient.KalturaClient
+ *   const list = yield* client.call("baseEntry", "list", {}, Schema.Struct({ totalCount: Schema.Number }))
+ *   return list.totalCount
+ * })
+ * const test = Effect.provide(names, Kaltura)
+ * ```
+ */
+export const layerTest = (
+  handler: KalturaApiModule.TestHandler,
+  options?: { readonly session?: Parameters<typeof AppTokenSessionModule.layerTest>[0] | undefined }
+): Layer.Layer<KalturaClient | KalturaApi | AppTokenSession> =>
+  layer.pipe(
+    Layer.provideMerge(KalturaApiModule.layerTest(handler)),
+    Layer.provideMerge(AppTokenSessionModule.layerTest(options?.session ?? { ks: "test-ks", partnerId: 12345 }))
+  )
 
 /**
  * An `HttpClient` transformer for users who build their own Kaltura requests: it adds the current KS

@@ -47,7 +47,10 @@ export type SessionType = typeof SessionType[keyof typeof SessionType]
 
 /**
  * A setting that was missing or malformed, refused before any request was sent. `field` is the option
- * name, `env` the environment variable it is read from, `expected` what would have been accepted.
+ * name, `env` the environment variable it is read from, `expected` what would have been accepted, and `source`
+ * where the value came from: options passed in code (the message names the option), the `KALTURA_*` environment
+ * variables (the message names the variable) or a `Config` of your own (`env` is then the path of a value that is
+ * missing or unreadable).
  * The rejected value is never echoed, so a misplaced secret cannot end up in a log.
  *
  * @since 0.1.0
@@ -58,13 +61,31 @@ export class KalturaConfigError extends Schema.TaggedError<KalturaConfigError>(
 )("KalturaConfigError", {
   field: Schema.String,
   env: Schema.String,
-  expected: Schema.String
+  expected: Schema.String,
+  /** @since 0.2.0 */
+  source: Schema.optionalWith(Schema.Literal("options", "environment", "config"), { default: () => "options" })
 }) {
+  /**
+   * Never: a setting is fixed by changing it, not by retrying.
+   *
+   * @since 0.2.0
+   */
+  get isTransient(): boolean {
+    return false
+  }
+
   /**
    * @since 0.1.0
    */
   override get message(): string {
-    return `Invalid Kaltura setting "${this.field}" (${this.env}): expected ${this.expected}`
+    switch (this.source) {
+      case "options":
+        return `Invalid Kaltura option "${this.field}": expected ${this.expected}`
+      case "environment":
+        return `Invalid Kaltura setting ${this.env} ("${this.field}"): expected ${this.expected}`
+      case "config":
+        return `Invalid Kaltura setting "${this.field}" in the given Config: expected ${this.expected}`
+    }
   }
 }
 
@@ -291,12 +312,21 @@ const readEnv = <A>(field: keyof Options, config: Config.Config<A>) =>
     (error) => invalid(field, ConfigError.isMissingDataOnly(error) ? "a value (it is not set)" : "a readable value")
   )
 
+/** Marks a validation error as found in the environment variables, so that its message names the variable. */
+const fromSource = (source: KalturaConfigError["source"]) => (error: KalturaConfigError) =>
+  new KalturaConfigError({ ...error, source })
+
 const requiredEnv = (field: keyof Options) => readEnv(field, Config.string(envNames[field]))
 const optionalEnv = (field: keyof Options) =>
   Effect.map(readEnv(field, Config.option(Config.string(envNames[field]))), Option.getOrUndefined)
 
 /** The `KALTURA_*` variables, each read on its own so that a missing one is named. */
-const fromEnv: Effect.Effect<KalturaSettings, KalturaConfigError> = Effect.gen(function*() {
+const fromEnv: Effect.Effect<KalturaSettings, KalturaConfigError> = Effect.mapError(
+  Effect.suspend(() => readEnvOptions),
+  fromSource("environment")
+)
+
+const readEnvOptions: Effect.Effect<KalturaSettings, KalturaConfigError> = Effect.gen(function*() {
   const partnerId = yield* requiredEnv("partnerId")
   const appTokenId = yield* requiredEnv("appTokenId")
   const token = yield* readEnv("token", Config.redacted(envNames.token))
@@ -343,7 +373,8 @@ const fromConfigError = (error: ConfigError.ConfigError): KalturaConfigError => 
   return new KalturaConfigError({
     field,
     env: path.join("."),
-    expected: missing ? "a value (it is not set)" : "a readable value"
+    expected: missing ? "a value (it is not set)" : "a readable value",
+    source: "config"
   })
 }
 
@@ -357,7 +388,12 @@ const fromConfigError = (error: ConfigError.ConfigError): KalturaConfigError => 
  * @category Config
  */
 export const fromConfig = (config?: Config.Config<Options>): Effect.Effect<KalturaSettings, KalturaConfigError> =>
-  config === undefined ? fromEnv : Effect.flatMap(Effect.mapError(config, fromConfigError), make)
+  config === undefined
+    ? fromEnv
+    : Effect.flatMap(
+      Effect.mapError(config, fromConfigError),
+      (options) => Effect.mapError(make(options), fromSource("config"))
+    )
 
 /**
  * Provides {@link KalturaConfig} from explicit options.

@@ -8,6 +8,7 @@
  */
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
+import type { KalturaConfigError } from "./KalturaConfig.js"
 
 /**
  * Kaltura error codes this library acts on. Any other code is still reported, as a plain string.
@@ -272,13 +273,22 @@ export class KalturaSessionError extends Schema.TaggedError<KalturaSessionError>
 export type KalturaCallError = KalturaApiError | KalturaHttpError | KalturaTransportError | KalturaDecodeError
 
 /**
- * Whether a call error may be cured by retrying: transport faults and timeouts, HTTP 408/429/5xx, a body
- * that is not JSON, and the Kaltura codes in {@link transientCodes}. Everything else is permanent.
+ * Every error a public method of this library can fail with: a call's, a session's, or a setting's.
+ *
+ * @since 0.2.0
+ * @category Errors
+ */
+export type KalturaAnyError = KalturaCallError | KalturaSessionError | KalturaConfigError
+
+/**
+ * Whether an error may be cured by retrying: transport faults and timeouts, HTTP 408/429/5xx, a body
+ * that is not JSON, and the Kaltura codes in {@link transientCodes}. Everything else is permanent, including every
+ * `KalturaSessionError` and `KalturaConfigError`. Accepts any error the public methods return.
  *
  * @since 0.1.0
  * @category Classification
  */
-export const isTransient = (error: KalturaCallError): boolean => error.isTransient
+export const isTransient = (error: KalturaAnyError): boolean => error.isTransient
 
 /**
  * Whether an error is Kaltura's `INVALID_KS` for a KS that expired or was revoked, i.e. one that a new

@@ -228,6 +228,19 @@ describe("KalturaApi decoding", () => {
       assert.notInclude(error.message, "secret-looking")
     }))
 
+  it.effect("a wrong-shaped result says what the schema expected: a short KS names the KS format", () =>
+    Effect.gen(function*() {
+      const { error } = yield* failure([sessionReply({ ks: "djJ8MTIz", sessionType: 1 })])
+      assert.strictEqual(error._tag, "KalturaDecodeError")
+      if (error._tag !== "KalturaDecodeError") return
+      assert.include(
+        error.description,
+        "unexpected value at \"ks\": expected a KS (base64 text of 16 to 4096 characters)"
+      )
+      assert.include(error.description, "unexpected value at \"sessionType\": expected 0 or 2")
+      assert.notInclude(error.message, "djJ8MTIz")
+    }))
+
   it.effect("a JSON array, null or a malformed exception is UnexpectedShape", () =>
     Effect.gen(function*() {
       for (const body of [[], null, { objectType: "KalturaAPIException" }, "just a string"]) {

@@ -66,7 +66,7 @@ describe("KalturaClient.call", () => {
       const result = yield* Effect.provide(list, stack(fake))
       assert.deepStrictEqual(result, { totalCount: 1, objects: [{ id: "1_abc", name: "Intro" }] })
       const [request] = fake.requestsTo(listRoute)
-      assert.strictEqual(request.url, "https://kaltura.test/api_v3/service/baseEntry/action/list")
+      assert.strictEqual(request.url, "https://kaltura.test/api_v3/service/baseentry/action/list")
       assert.strictEqual(request.method, "POST")
       assert.strictEqual(request.headers["content-type"], "application/json")
       assert.deepStrictEqual(request.body, {
@@ -205,11 +205,11 @@ describe("KalturaClient.withKs", () => {
         const session = yield* AppTokenSession.AppTokenSession
         const client = fake.client.pipe(KalturaClient.withKs(session))
         yield* client.execute(
-          HttpClientRequest.post("https://kaltura.test/api_v3/service/baseEntry/action/list").pipe(
+          HttpClientRequest.post("https://kaltura.test/api_v3/service/baseentry/action/list").pipe(
             HttpClientRequest.bodyText(JSON.stringify({ format: 1 }), "application/json")
           )
         )
-        yield* client.execute(HttpClientRequest.get("https://kaltura.test/api_v3/service/baseEntry/action/list"))
+        yield* client.execute(HttpClientRequest.get("https://kaltura.test/api_v3/service/baseentry/action/list"))
       }).pipe(Effect.scoped, Effect.provide(stack(fake)))
       const [post, get] = fake.requestsTo(listRoute)
       assert.deepStrictEqual(post.body, { format: 1, ks: adminKs })

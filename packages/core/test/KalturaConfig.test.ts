@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { ConfigProvider, Effect, Exit, Layer, Option, Redacted } from "effect"
+import { Config, ConfigProvider, Effect, Exit, Layer, Option, Redacted } from "effect"
 import * as KalturaConfig from "../src/KalturaConfig.js"
 import { appTokenId, baseOptions, partnerId, tokenValue } from "./utils/fixtures.js"
 
@@ -26,14 +26,53 @@ const expectConfigError = <A>(
     assert.instanceOf(error, KalturaConfig.KalturaConfigError)
     assert.strictEqual(error.field, field)
     assert.strictEqual(error.env, KalturaConfig.envNames[field])
-    assert.include(error.message, KalturaConfig.envNames[field])
+    // an option passed in code is named as such; a variable by its name
     assert.include(error.message, field)
+    if (error.source === "environment") assert.include(error.message, KalturaConfig.envNames[field])
+    else assert.notInclude(error.message, KalturaConfig.envNames[field])
     // the rejected token value is never echoed
     for (const text of [error.message, String(error), JSON.stringify(error), error.expected]) {
       assert.notInclude(text, tokenValue)
     }
     return error
   })
+
+describe("where a bad setting came from", () => {
+  it.effect("an option passed in code is named by its option, a variable by its name, a Config value by its path", () =>
+    Effect.gen(function*() {
+      const fromCode = yield* Effect.flip(KalturaConfig.make({ ...baseOptions, partnerId: -1 }))
+      assert.strictEqual(fromCode.source, "options")
+      assert.strictEqual(fromCode.message, "Invalid Kaltura option \"partnerId\": expected a positive integer")
+      const fromVariables = yield* Effect.flip(fromEnv({ ...requiredEnv, KALTURA_PARTNER_ID: "-1" }))
+      assert.strictEqual(fromVariables.source, "environment")
+      assert.strictEqual(
+        fromVariables.message,
+        "Invalid Kaltura setting KALTURA_PARTNER_ID (\"partnerId\"): expected a positive integer"
+      )
+      const own = Config.all({
+        partnerId: Config.integer("PARTNER"),
+        appTokenId: Config.string("TOKEN_ID"),
+        token: Config.redacted("TOKEN")
+      }).pipe(Config.nested("MYAPP"))
+      const missing = yield* Effect.flip(
+        KalturaConfig.fromConfig(own).pipe(Effect.withConfigProvider(env({ MYAPP_TOKEN_ID: appTokenId })))
+      )
+      assert.strictEqual(missing.source, "config")
+      assert.strictEqual(missing.env, "MYAPP.PARTNER")
+      const settings = yield* KalturaConfig.fromConfig(own).pipe(
+        Effect.withConfigProvider(env({ MYAPP_PARTNER: "777", MYAPP_TOKEN_ID: appTokenId, MYAPP_TOKEN: tokenValue }))
+      )
+      assert.strictEqual(settings.partnerId, 777)
+      assert.strictEqual(Redacted.value(settings.token), tokenValue)
+      const invalid = yield* Effect.flip(
+        KalturaConfig.fromConfig(own).pipe(
+          Effect.withConfigProvider(env({ MYAPP_PARTNER: "-3", MYAPP_TOKEN_ID: appTokenId, MYAPP_TOKEN: tokenValue }))
+        )
+      )
+      assert.strictEqual(invalid.source, "config")
+      assert.strictEqual(invalid.field, "partnerId")
+    }))
+})
 
 describe("KalturaConfig.make", () => {
   it.effect("accepts the minimal options and fills the defaults", () =>

@@ -22,11 +22,10 @@ import {
   Redacted,
   Ref,
   Scope,
-  Stream,
-  TestClock
+  Stream
 } from "effect"
 import type { Acquired } from "../src/internal/acquire.js"
-import { appTokenId, makeDriver, partnerId } from "./utils/scripted.js"
+import { advance, appTokenId, makeDriver, partnerId, settle } from "./utils/scripted.js"
 
 const SECOND = 1000
 
@@ -68,13 +67,6 @@ const unavailable = new KalturaError.KalturaHttpError({
   status: 503,
   attempts: 5
 })
-
-// Acquisitions and timers run in the session's own fibers, which `TestClock.adjust` does not wait for.
-const settle = Effect.zipRight(
-  Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, 0))),
-  Effect.forEach(Array.from({ length: 50 }), () => Effect.yieldNow(), { discard: true })
-)
-const advance = (duration: Duration.DurationInput) => Effect.zipRight(TestClock.adjust(duration), settle)
 
 const isSessionError = (reason: KalturaError.KalturaSessionError["reason"]) => (error: unknown) =>
   error instanceof KalturaError.KalturaSessionError && error.reason === reason

@@ -9,6 +9,7 @@ import { serverCacheMillis } from "../src/internal/widget.js"
 import * as KalturaApi from "../src/KalturaApi.js"
 import * as KalturaClient from "../src/KalturaClient.js"
 import * as KalturaConfig from "../src/KalturaConfig.js"
+import * as KalturaError from "../src/KalturaError.js"
 import * as TokenHasher from "../src/TokenHasher.js"
 import * as WidgetSession from "../src/WidgetSession.js"
 import * as FakeTransport from "./utils/FakeTransport.js"
@@ -89,9 +90,9 @@ describe("test layers", () => {
         Layer.provide(KalturaConfig.layer(baseOptions))
       )
       assert.strictEqual(yield* Effect.provide(countEntries, layer), 3)
-      assert.deepStrictEqual(fake.requests().map((r) => r.route), ["baseEntry/list"])
+      assert.deepStrictEqual(fake.requests().map((r) => r.route), ["baseentry/list"])
       assert.strictEqual(fake.requests()[0].body.ks, "test-ks")
-      assert.strictEqual(fake.requests()[0].url, `${serviceUrl}/api_v3/service/baseEntry/action/list`)
+      assert.strictEqual(fake.requests()[0].url, `${serviceUrl}/api_v3/service/baseentry/action/list`)
     }))
 
   it.effect("TokenHasher.layerTest: the real session sends the scripted hash", () =>
@@ -158,4 +159,111 @@ describe("test layers", () => {
         clientTag: "kaltura-effect"
       })
     }))
+})
+
+describe("mocks for what users call", () => {
+  const EntryList = Schema.Struct({
+    totalCount: Schema.Number,
+    objects: Schema.Array(Schema.Struct({ id: Schema.String, name: Schema.String }))
+  })
+  const listNames = Effect.gen(function*() {
+    const client = yield* KalturaClient.KalturaClient
+    const list = yield* client.call("baseEntry", "list", { pager: { pageSize: 5 } }, EntryList)
+    return list.objects.map((entry) => entry.name)
+  })
+
+  it.effect("KalturaClient.layerTest: one layer answers client.call with JSON the caller's schema decodes", () =>
+    Effect.gen(function*() {
+      const seen: Array<unknown> = []
+      const names = yield* listNames.pipe(
+        Effect.provide(KalturaClient.layerTest((service, action, params, { ks }) => {
+          seen.push({ service, action, params, ks: ks && Redacted.value(ks) })
+          return {
+            totalCount: 1,
+            objects: [{ id: "0_abc", name: "Intro" }],
+            objectType: "KalturaBaseEntryListResponse"
+          }
+        }))
+      )
+      assert.deepStrictEqual(names, ["Intro"])
+      assert.deepStrictEqual(seen, [{
+        service: "baseEntry",
+        action: "list",
+        params: { pager: { pageSize: 5 } },
+        ks: "test-ks"
+      }])
+    }))
+
+  it.effect("KalturaClient.layerTest: a Kaltura error is the typed KalturaApiError the real transport gives", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(
+        listNames.pipe(
+          Effect.provide(
+            KalturaClient.layerTest(() =>
+              KalturaApi.exception("SERVICE_FORBIDDEN", "The access to service [baseentry->list] is forbidden")
+            )
+          )
+        )
+      )
+      assert.strictEqual(error._tag, "KalturaApiError")
+      if (error._tag !== "KalturaApiError") return
+      assert.strictEqual(error.code, "SERVICE_FORBIDDEN")
+      assert.strictEqual(error.service, "baseEntry")
+      // every error client.call returns is accepted by the classification predicates
+      assert.isFalse(KalturaError.isTransient(error))
+    }))
+
+  it.effect("KalturaClient.layerTest: an expired KS is refreshed and the call retried once, as in production", () =>
+    Effect.gen(function*() {
+      let calls = 0
+      const names = yield* listNames.pipe(
+        Effect.provide(KalturaClient.layerTest(() =>
+          ++calls === 1
+            ? KalturaApi.exception("INVALID_KS", "Invalid KS", {
+              KSID: "EXPIRED",
+              ERR_CODE: "-1",
+              ERR_DESC: "INVALID_STR"
+            })
+            : { totalCount: 0, objects: [] }
+        ))
+      )
+      assert.deepStrictEqual(names, [])
+      assert.strictEqual(calls, 2)
+    }))
+
+  it.effect("KalturaClient.layerTest: JSON the schema cannot decode is a KalturaDecodeError naming what was expected", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(
+        listNames.pipe(Effect.provide(KalturaClient.layerTest(() => ({ totalCount: "many", objects: [] }))))
+      )
+      assert.strictEqual(error._tag, "KalturaDecodeError")
+      assert.include(error.message, "\"totalCount\"")
+      assert.include(error.message, "expected")
+    }))
+
+  it.effect("KalturaApi.layerTest: a handler may answer with an Effect, e.g. a transport failure", () =>
+    Effect.gen(function*() {
+      const api = yield* KalturaApi.KalturaApi
+      const error = yield* Effect.flip(api.call({ service: "baseEntry", action: "get" }, Schema.Unknown))
+      assert.strictEqual(error._tag, "KalturaTransportError")
+      assert.isTrue(KalturaError.isTransient(error))
+    }).pipe(Effect.provide(KalturaApi.layerTest((service, action) =>
+      Effect.fail(
+        new KalturaError.KalturaTransportError({
+          service,
+          action,
+          reason: "Transport",
+          description: "connection refused",
+          attempts: 1
+        })
+      )
+    ))))
+
+  it("every error type a public method returns is accepted by isTransient (a compile-time check)", () => {
+    const errors: ReadonlyArray<KalturaError.KalturaAnyError> = [
+      new KalturaConfig.KalturaConfigError({ field: "partnerId", env: "KALTURA_PARTNER_ID", expected: "a number" }),
+      new KalturaError.KalturaSessionError({ reason: "Closed", description: "closed" })
+    ]
+    assert.deepStrictEqual(errors.map(KalturaError.isTransient), [false, false])
+  })
 })

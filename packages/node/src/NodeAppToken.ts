@@ -6,11 +6,11 @@
  * @since 0.1.0
  */
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
-import * as AppTokenSession from "@kaltura-effect/core/AppTokenSession"
-import * as KalturaApi from "@kaltura-effect/core/KalturaApi"
+import type * as AppTokenSession from "@kaltura-effect/core/AppTokenSession"
+import type * as KalturaApi from "@kaltura-effect/core/KalturaApi"
 import * as KalturaClient from "@kaltura-effect/core/KalturaClient"
 import * as KalturaConfig from "@kaltura-effect/core/KalturaConfig"
-import * as WidgetSession from "@kaltura-effect/core/WidgetSession"
+import type * as WidgetSession from "@kaltura-effect/core/WidgetSession"
 import * as Layer from "effect/Layer"
 import * as NodeTokenHasher from "./NodeTokenHasher.js"
 
@@ -48,12 +48,8 @@ export const layerFrom = <E, R>(
   config: Layer.Layer<KalturaConfig.KalturaConfig, E, R>,
   tuning?: Tuning
 ): Layer.Layer<Services, E, R> =>
-  KalturaClient.layer.pipe(
-    Layer.provideMerge(AppTokenSession.layer(tuning?.session)),
-    Layer.provideMerge(WidgetSession.layer),
-    Layer.provideMerge(KalturaApi.layer(tuning?.api)),
-    Layer.provide(NodeTokenHasher.layer),
-    Layer.provide(NodeHttpClient.layerUndici),
+  KalturaClient.layerAppToken(tuning).pipe(
+    Layer.provide(Layer.merge(NodeTokenHasher.layer, NodeHttpClient.layerUndici)),
     Layer.provideMerge(config)
   )
 
@@ -74,7 +70,8 @@ export const layerFrom = <E, R>(
  *   token: Redacted.make(process.env.MY_TOKEN ?? "")
  * })
  * const program = Effect.flatMap(AppTokenSession.AppTokenSession, (session) => session.ks)
- * Effect.runPromise(Effect.provide(program, Kaltura))
+ * // run it with Effect.runPromise(main), NodeRuntime.runMain(main), ...
+ * export const main = Effect.provide(program, Kaltura)
  * ```
  */
 export const layer = (

@@ -19,9 +19,11 @@ export * as NodeAppToken from "./NodeAppToken.js"
  */
 export * as NodeTokenHasher from "./NodeTokenHasher.js"
 
-/**
- * The whole stack configured from the `KALTURA_*` environment variables: `Layer.provide(AppTokenLive)`.
- *
- * @since 0.1.0
- */
-export { AppTokenLive } from "./NodeAppToken.js"
+export {
+  /**
+   * The whole stack configured from the `KALTURA_*` environment variables: `Layer.provide(AppTokenLive)`.
+   *
+   * @since 0.1.0
+   */
+  AppTokenLive
+} from "./NodeAppToken.js"

@@ -137,7 +137,9 @@ export const run = Effect.gen(function*() {
       const ks = parseJson(entry?.responseBody).ks
       row(label("widget session"), `session.startWidgetSession, sent with no KS`, elapsed)
       if (entry?.params.ks === undefined && typeof ks === "string") detail(`widget KS ${fp(ks)} (unprivileged)`)
-    } else if (span.name === "KalturaApi.call" && service === "apptoken" && action === "startSession") {
+    } else if (
+      span.name === "KalturaApi.call" && String(service).toLowerCase() === "apptoken" && action === "startSession"
+    ) {
       const entry = lastRequest("apptoken", "startsession")
       const parentStart = startOf(Option.getOrUndefined(span.parent))
       const sentKs = entry?.params.ks

@@ -58,19 +58,22 @@ export const make = (deps: {
     expiry: Option.getOrUndefined(settings.expiry),
     sessionPrivileges: Option.getOrUndefined(settings.sessionPrivileges)
   }
-  const newWidget = deps.widgetSession.start({ widgetId: settings.widgetId, expiry: deps.widgetExpiry })
+  // built on use: a held session keeps no effect tree (nor the stack traces its spans capture) per key
+  const newWidget = Effect.suspend(() =>
+    deps.widgetSession.start({ widgetId: settings.widgetId, expiry: deps.widgetExpiry })
+  )
   const startSession = (widget: WidgetSession.WidgetSessionInfo) =>
     hasher.hash(settings.hashType, widget.ks, settings.token).pipe(
       Effect.flatMap((tokenHash) =>
         api.execute({
-          service: "apptoken",
+          service: "appToken",
           action: "startSession",
           ks: widget.ks,
           params: { ...params, tokenHash }
         }, SessionInfoResponse)
       ),
       Effect.map((response): Acquired => ({ response, widget })),
-      Effect.withSpan("AppTokenSession.startSession", { attributes })
+      Effect.withSpan("AppTokenSession.startSession", { attributes, captureStackTrace: false })
     )
   return (widget) => widget === undefined ? Effect.flatMap(newWidget, startSession) : startSession(widget)
 }

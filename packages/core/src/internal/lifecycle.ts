@@ -14,10 +14,14 @@ import type { KalturaSettings } from "../KalturaConfig.js"
 import type * as TokenHasher from "../TokenHasher.js"
 import type * as WidgetSession from "../WidgetSession.js"
 import * as Acquire from "./acquire.js"
+import type * as Scheduler from "./scheduler.js"
 import * as Driver from "./sessionDriver.js"
 import * as Machine from "./sessionMachine.js"
 
-/** Builds one session; its acquisitions and timer run in `scope`, closing which closes the session. */
+/**
+ * Builds one session: its acquisitions run in `scope`, its timer is one of `scheduler`'s. Its owner ends it with the
+ * driver's `close` (a single session when its layer's scope closes, `AppTokenSessions` for each key it holds).
+ */
 export const make = (deps: {
   readonly settings: KalturaSettings
   readonly api: KalturaApi.Service
@@ -25,8 +29,9 @@ export const make = (deps: {
   readonly widgetSession: WidgetSession.Service
   readonly options: Options | undefined
   readonly scope: Scope.Scope
+  readonly scheduler: Scheduler.Scheduler
   /** Run once an evicted session has nothing left to do. */
-  readonly release: Effect.Effect<void>
+  readonly onRelease?: Effect.Effect<void> | undefined
   /** Labels of the session's metrics. Default: `partner_id` and `app_token_id`. */
   readonly metricLabels?: ReadonlyArray<MetricLabel.MetricLabel> | undefined
 }): Effect.Effect<Driver.Driver> => {
@@ -45,7 +50,8 @@ export const make = (deps: {
       widgetExpiry: policy.widgetExpiry
     }),
     scope: deps.scope,
-    release: deps.release,
+    scheduler: deps.scheduler,
+    onRelease: deps.onRelease,
     metricLabels: deps.metricLabels ?? [
       MetricLabel.make("partner_id", String(settings.partnerId)),
       MetricLabel.make("app_token_id", settings.appTokenId)

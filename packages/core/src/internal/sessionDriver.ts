@@ -1,7 +1,9 @@
 /**
- * The driver of the session state machine: it holds the state, the lock, the timer fiber, the deferreds of the
- * callers waiting for a flight, the rotation hub and the metrics, feeds events to `step` and carries out its
- * commands. Every decision is the machine's; the cache-hit path reads the state without the lock.
+ * The driver of the session state machine: it holds the state, the lock, its timer (in a scheduler that may serve
+ * many sessions), the deferreds of the callers waiting for a flight, the status and rotation hubs and the metrics,
+ * feeds events to `step` and carries out its commands. Every decision is the machine's; the cache-hit path reads
+ * the state without the lock. What only some users need (the hubs, the metric handles) is created on first use, so
+ * that a session costs little to build and to hold.
  *
  * Internal to the package: not part of its public API.
  */
@@ -12,40 +14,33 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
-import * as Fiber from "effect/Fiber"
 import * as Metric from "effect/Metric"
 import * as MetricLabel from "effect/MetricLabel"
 import * as PubSub from "effect/PubSub"
 import * as Random from "effect/Random"
-import * as Scope from "effect/Scope"
+import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import * as SubscriptionRef from "effect/SubscriptionRef"
 import type { AppTokenSessionError, Service, Session, Status } from "../AppTokenSession.js"
 import { scrub } from "../KalturaError.js"
 import * as KalturaMetrics from "../KalturaMetrics.js"
 import type { Acquire } from "./acquire.js"
 import { fingerprint } from "./fingerprint.js"
+import type * as Scheduler from "./scheduler.js"
 import * as Machine from "./sessionMachine.js"
 
-/** A session and the handle to evict it. */
+/** A session and the handles to end it. */
 export interface Driver {
   readonly service: Service
   /** Stops handing out sessions: callers waiting for a running acquisition still get its result. */
   readonly evict: Effect.Effect<void>
+  /** Ends the session: every waiting caller, and every later one, gets `KalturaSessionError` (`Closed`). */
+  readonly close: Effect.Effect<void>
+  /** The session `get` would serve at once at `now` (the cache-hit path), if any: for callers on a hot path. */
+  readonly peek: (now: number) => Session | undefined
 }
 
 const statusCode: Record<Status, number> = { Fresh: 0, Refreshing: 1, Degraded: 2, Failed: 3, Expired: 4 }
-
-/** Effect's scheduler drops timers beyond 2^31-1 ms (~24.8 days): never sleep more than a day at once. */
-const maxSleepMillis = 86_400_000
-
-const sleepUntil = (at: number): Effect.Effect<void> =>
-  Effect.flatMap(Clock.currentTimeMillis, (now) => {
-    const remaining = Math.ceil(at - now)
-    return remaining <= 0
-      ? Effect.void
-      : Effect.zipRight(Effect.sleep(Duration.millis(Math.min(remaining, maxSleepMillis))), sleepUntil(at))
-  })
+const getDemand: Machine.Demand = { _tag: "Get" }
 
 const outcomeOf = (exit: Exit.Exit<Machine.Outcome, AppTokenSessionError>): Machine.Outcome => {
   if (Exit.isSuccess(exit)) return exit.value
@@ -56,38 +51,34 @@ const outcomeOf = (exit: Exit.Exit<Machine.Outcome, AppTokenSessionError>): Mach
 }
 
 /**
- * Runs one session. Acquisitions and the timer run in `scope`; `release` is run (in its own fiber) once an
- * evicted session has nothing left to do. Closing `scope` closes the session: waiters get a typed error.
+ * Runs one session. Acquisitions run in `scope`; the timer is one of `scheduler`'s. `onRelease` runs (in its own
+ * fiber) once an evicted session has nothing left to do. The owner closes the session with `close` (e.g. when its
+ * scope closes).
  */
 export const make = (deps: {
   readonly policy: Machine.Policy
   readonly acquire: Acquire
   readonly scope: Scope.Scope
-  readonly release: Effect.Effect<void>
+  readonly scheduler: Scheduler.Scheduler
+  readonly onRelease?: Effect.Effect<void> | undefined
   readonly metricLabels: ReadonlyArray<MetricLabel.MetricLabel>
 }): Effect.Effect<Driver> =>
-  Effect.gen(function*() {
+  Effect.sync(() => {
     const { policy, scope } = deps
     const annotations = { partner_id: policy.partnerId, app_token_id: policy.appTokenId }
     const spanAttributes = { "kaltura.partner_id": policy.partnerId, "kaltura.app_token_id": policy.appTokenId }
     const labels = deps.metricLabels
-    const metrics = {
-      started: Metric.taggedWithLabels(KalturaMetrics.sessionsStarted, labels),
-      refreshed: Metric.taggedWithLabels(KalturaMetrics.sessionsRefreshed, labels),
-      duration: Metric.taggedWithLabels(KalturaMetrics.refreshDuration, labels),
-      timeToExpiry: Metric.taggedWithLabels(KalturaMetrics.timeToExpiry, labels),
-      status: Metric.taggedWithLabels(KalturaMetrics.status, labels)
-    }
+    let metricHandles: ReturnType<typeof makeMetrics> | undefined
+    const metrics = () => metricHandles ??= makeMetrics(labels)
 
     // A plain variable: it changes only under `lock`, and the cache-hit path reads it in one step.
     let state = Machine.initial
-    const lock = yield* Effect.makeSemaphore(1)
+    const lock = Effect.unsafeMakeSemaphore(1)
     const waiters = new Map<number, Deferred.Deferred<Machine.FlightResult>>()
-    let timer: { readonly at: number; readonly token: number; readonly fiber: Fiber.RuntimeFiber<void> } | undefined
-    let timerTokens = 0
+    const timer = deps.scheduler.timer(Effect.suspend(() => Effect.asVoid(transition({ _tag: "Tick" }))))
     let published: Status = "Expired"
-    const statusRef = yield* SubscriptionRef.make<Status>(published)
-    const rotations = yield* PubSub.unbounded<Session>()
+    let statusHub: PubSub.PubSub<Status> | undefined
+    let rotationHub: PubSub.PubSub<Session> | undefined
 
     const log = (level: "Debug" | "Warning", message: string, extra?: Record<string, unknown>) =>
       (level === "Debug" ? Effect.logDebug(message) : Effect.logWarning(message)).pipe(
@@ -109,9 +100,9 @@ export const make = (deps: {
         case "Obtained": {
           const { replaced, session } = command
           return Effect.all([
-            Metric.increment(replaced ? metrics.refreshed : metrics.started),
-            Metric.set(metrics.timeToExpiry, Math.max(0, (session.expiresAt - now) / 1000)),
-            PubSub.publish(rotations, session),
+            Metric.increment(replaced ? metrics().refreshed : metrics().started),
+            Metric.set(metrics().timeToExpiry, Math.max(0, (session.expiresAt - now) / 1000)),
+            rotationHub === undefined ? Effect.void : PubSub.publish(rotationHub, session),
             log("Debug", replaced ? "Kaltura session refreshed" : "Kaltura session obtained", {
               generation: session.generation,
               ks: fingerprint(session.ks),
@@ -154,25 +145,8 @@ export const make = (deps: {
               { skew_seconds: Math.round(command.skew / 1000) }
             )
         case "Release":
-          return Effect.asVoid(Effect.forkDaemon(deps.release))
+          return deps.onRelease === undefined ? Effect.void : Effect.asVoid(Effect.forkDaemon(deps.onRelease))
       }
-    }
-
-    // Keeps exactly one timer, at the machine's next wake-up.
-    const reschedule = (now: number, firedToken: number | undefined): Effect.Effect<void> => {
-      if (timer !== undefined && timer.token === firedToken) timer = undefined
-      const at = Machine.wakeAt(state, now)
-      if (timer?.at === at) return Effect.void
-      const replaced = timer
-      timer = undefined
-      const token = ++timerTokens
-      const tick = Effect.zipRight(sleepUntil(at ?? 0), Effect.asVoid(transition({ _tag: "Tick" }, token)))
-      return Effect.zipRight(
-        replaced === undefined ? Effect.void : Fiber.interruptFork(replaced.fiber),
-        at === undefined ? Effect.void : Effect.map(Effect.forkIn(Effect.interruptible(tick), scope), (fiber) => {
-          timer = { at, token, fiber }
-        })
-      )
     }
 
     const publishStatus = (now: number): Effect.Effect<void> => {
@@ -180,14 +154,14 @@ export const make = (deps: {
       if (status === published) return Effect.void
       published = status
       return Effect.all([
-        SubscriptionRef.set(statusRef, status),
-        Metric.set(metrics.status, statusCode[status]),
+        statusHub === undefined ? Effect.void : PubSub.publish(statusHub, status),
+        Metric.set(metrics().status, statusCode[status]),
         log("Debug", `Kaltura session status: ${status}`)
       ], { discard: true })
     }
 
     /** Feeds one event to the machine under the lock; returns the answer to a demand and its deferred. */
-    function transition(event: Machine.Event, firedToken?: number) {
+    function transition(event: Machine.Event) {
       return lock.withPermits(1)(Effect.uninterruptible(Effect.gen(function*() {
         const now = yield* Clock.currentTimeMillis
         const next = Machine.step(policy, state, event, now)
@@ -205,7 +179,7 @@ export const make = (deps: {
             waiters.set(answer.flightId, deferred)
           }
         }
-        yield* reschedule(now, firedToken)
+        yield* timer.set(Machine.wakeAt(state, now))
         yield* publishStatus(now)
         return { answer, deferred }
       })))
@@ -214,8 +188,12 @@ export const make = (deps: {
     function flight(flightId: number, widget: Machine.Flight["widget"]): Effect.Effect<void> {
       return deps.acquire(widget).pipe(
         Effect.map((acquired): Machine.Outcome => ({ _tag: "Success", ...acquired })),
-        Metric.trackDuration(metrics.duration),
-        Effect.withSpan("AppTokenSession.refresh", { root: true, attributes: spanAttributes }),
+        Metric.trackDuration(metrics().duration),
+        Effect.withSpan("AppTokenSession.refresh", {
+          root: true,
+          attributes: spanAttributes,
+          captureStackTrace: false
+        }),
         Effect.annotateLogs(annotations),
         Effect.exit,
         Effect.zip(Random.next),
@@ -245,13 +223,14 @@ export const make = (deps: {
 
     // The cache-hit path: no lock, no span, no metric; one clock read and a comparison (the machine's own rule
     // for serving a held KS at once: valid and before the hard margin).
-    const get = demand({ _tag: "Get" })
+    const peek = (now: number): Session | undefined => {
+      const held = state.held
+      return held !== undefined && now < held.hardAt ? held.session : undefined
+    }
     const serve = <A>(select: (session: Session) => A): Effect.Effect<A, AppTokenSessionError> =>
       Effect.clockWith((clock) => {
-        const held = state.held
-        return held !== undefined && clock.unsafeCurrentTimeMillis() < held.hardAt
-          ? Effect.succeed(select(held.session))
-          : Effect.map(get, select)
+        const session = peek(clock.unsafeCurrentTimeMillis())
+        return session !== undefined ? Effect.succeed(select(session)) : Effect.map(demand(getDemand), select)
       })
 
     const getWith = (options: { readonly minRemaining: Duration.DurationInput }) => {
@@ -265,25 +244,89 @@ export const make = (deps: {
       })
     }
 
-    yield* Scope.addFinalizer(
-      scope,
-      Effect.zipRight(transition({ _tag: "Close", reason: "Closed" }), PubSub.shutdown(rotations))
-    )
+    // The hubs exist only once someone subscribes: created synchronously, so that two first subscribers share one.
+    const statusHubOf = () => {
+      if (statusHub === undefined) {
+        statusHub = Effect.runSync(PubSub.unbounded<Status>())
+      }
+      return statusHub
+    }
+    const rotationHubOf = () => {
+      if (rotationHub === undefined) {
+        rotationHub = Effect.runSync(PubSub.unbounded<Session>())
+      }
+      return rotationHub
+    }
+    const makeStatusChanges = (): Stream.Stream<Status> =>
+      Stream.unwrapScoped(Effect.gen(function*() {
+        const subscription = yield* PubSub.subscribe(statusHubOf())
+        return Stream.concat(
+          Stream.sync(() =>
+            published
+          ),
+          Stream.fromQueue(subscription)
+        )
+      })).pipe(Stream.changes)
+    const makeRotations = (): Stream.Stream<Session> =>
+      Stream.unwrapScoped(Effect.suspend(() => Effect.map(PubSub.subscribe(rotationHubOf()), Stream.fromQueue)))
 
-    return {
-      service: {
-        get: serve((session) =>
-          session
-        ),
-        getWith,
-        ks: serve((session) => session.ks),
-        refresh: demand({ _tag: "Refresh" }),
-        invalidate: Effect.asVoid(transition({ _tag: "Invalidate", generation: undefined })),
-        invalidateGeneration: (generation) => Effect.asVoid(transition({ _tag: "Invalidate", generation })),
-        status: Effect.clockWith((clock) => Effect.succeed(Machine.statusOf(state, clock.unsafeCurrentTimeMillis()))),
-        statusChanges: statusRef.changes,
-        rotations: Stream.fromPubSub(rotations)
+    // Everything but the cache-hit path is built on use (getters), so that a held session costs little memory.
+    const service: Service = {
+      get: serve((session) => session),
+      ks: serve((session) => session.ks),
+      getWith,
+      get refresh() {
+        return demand({ _tag: "Refresh" })
       },
-      evict: Effect.asVoid(transition({ _tag: "Close", reason: "Evicted" }))
+      get invalidate() {
+        return Effect.asVoid(transition({ _tag: "Invalidate", generation: undefined }))
+      },
+      invalidateGeneration: (generation) => Effect.asVoid(transition({ _tag: "Invalidate", generation })),
+      get status() {
+        return Effect.clockWith((clock) => Effect.succeed(Machine.statusOf(state, clock.unsafeCurrentTimeMillis())))
+      },
+      get statusChanges() {
+        return makeStatusChanges()
+      },
+      get rotations() {
+        return makeRotations()
+      }
+    }
+    return {
+      service,
+      peek,
+      get evict() {
+        return Effect.asVoid(transition({ _tag: "Close", reason: "Evicted" }))
+      },
+      get close() {
+        return Effect.zipRight(
+          transition({ _tag: "Close", reason: "Closed" }),
+          Effect.suspend(() =>
+            Effect.all([
+              statusHub === undefined ? Effect.void : PubSub.shutdown(statusHub),
+              rotationHub === undefined ? Effect.void : PubSub.shutdown(rotationHub)
+            ], { discard: true })
+          )
+        )
+      }
     }
   })
+
+const buildMetrics = (labels: ReadonlyArray<MetricLabel.MetricLabel>) => ({
+  started: Metric.taggedWithLabels(KalturaMetrics.sessionsStarted, labels),
+  refreshed: Metric.taggedWithLabels(KalturaMetrics.sessionsRefreshed, labels),
+  duration: Metric.taggedWithLabels(KalturaMetrics.refreshDuration, labels),
+  timeToExpiry: Metric.taggedWithLabels(KalturaMetrics.timeToExpiry, labels),
+  status: Metric.taggedWithLabels(KalturaMetrics.status, labels)
+})
+
+// Sessions given the same label array (all keyed sessions) share one set of metric handles.
+const metricsByLabels = new WeakMap<ReadonlyArray<MetricLabel.MetricLabel>, ReturnType<typeof buildMetrics>>()
+const makeMetrics = (labels: ReadonlyArray<MetricLabel.MetricLabel>) => {
+  let metrics = metricsByLabels.get(labels)
+  if (metrics === undefined) {
+    metrics = buildMetrics(labels)
+    metricsByLabels.set(labels, metrics)
+  }
+  return metrics
+}

@@ -48,7 +48,8 @@ export const start = (
         )
     ),
     Effect.withSpan("WidgetSession.start", {
-      attributes: { "kaltura.partner_id": options.partnerId, "kaltura.widget_id": options.widgetId }
+      attributes: { "kaltura.partner_id": options.partnerId, "kaltura.widget_id": options.widgetId },
+      captureStackTrace: false
     })
   )
 

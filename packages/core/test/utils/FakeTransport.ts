@@ -13,7 +13,7 @@ export interface Recorded {
   /** When it was sent, `Clock` milliseconds (`TestClock` time in tests). */
   readonly at: number
   readonly headers: Readonly<Record<string, string>>
-  /** `service/action`, e.g. `apptoken/startSession`; `""` when the URL is not an API v3 action URL. */
+  /** `service/action` in lower case, e.g. `apptoken/startsession`; `""` when the URL is not an API v3 action URL. */
   readonly route: string
   readonly rawBody: string
   /** The parsed JSON body (an empty object when the body is not a JSON object). */
@@ -84,10 +84,12 @@ export interface FakeTransport {
   readonly respond: (route: string, handler: (request: Recorded) => Reply) => void
 }
 
+// Kaltura matches service and action names in any case: so do routes here (`baseEntry/list` = `baseentry/list`).
 const routeOf = (url: string): string => {
   const match = /\/api_v3\/service\/([^/]+)\/action\/([^/?#]+)/.exec(url)
-  return match === null ? "" : `${match[1]}/${match[2]}`
+  return match === null ? "" : `${match[1]}/${match[2]}`.toLowerCase()
 }
+const normalise = (route: string) => route.toLowerCase()
 
 const bodyText = (request: HttpClientRequest.HttpClientRequest): string =>
   request.body._tag === "Uint8Array" ? new TextDecoder().decode(request.body.body) : ""
@@ -108,7 +110,9 @@ const parseBody = (raw: string): Record<string, unknown> => {
 export const make = (defaults?: Readonly<Record<string, Reply>>): FakeTransport => {
   const recorded: Array<Recorded> = []
   const queues = new Map<string, Array<Reply>>()
-  const fallbacks = new Map<string, Reply>(Object.entries(defaults ?? {}))
+  const fallbacks = new Map<string, Reply>(
+    Object.entries(defaults ?? {}).map(([route, reply]) => [normalise(route), reply])
+  )
   const handlers = new Map<string, (request: Recorded) => Reply>()
 
   const client = HttpClient.make((request, url) =>
@@ -153,17 +157,17 @@ export const make = (defaults?: Readonly<Record<string, Reply>>): FakeTransport 
     client,
     layer: Layer.succeed(HttpClient.HttpClient, client),
     requests: () => recorded.slice(),
-    requestsTo: (route) => recorded.filter((r) => r.route === route),
+    requestsTo: (route) => recorded.filter((r) => r.route === normalise(route)),
     enqueue: (route, ...replies) => {
-      const queue = queues.get(route) ?? []
+      const queue = queues.get(normalise(route)) ?? []
       queue.push(...replies)
-      queues.set(route, queue)
+      queues.set(normalise(route), queue)
     },
     setDefault: (route, reply) => {
-      fallbacks.set(route, reply)
+      fallbacks.set(normalise(route), reply)
     },
     respond: (route, handler) => {
-      handlers.set(route, handler)
+      handlers.set(normalise(route), handler)
     }
   }
 }

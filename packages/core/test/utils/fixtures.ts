@@ -37,8 +37,8 @@ export const hashVectors = {
     "dc6fec9a2fd74a331b4793e96766a207b5eaa875df60ba8075739680083116b60d86cd998542713662199e97a6e4f7151819f32cf4aed33d37c9c313ae942433"
 } as const satisfies Record<KalturaConfig.HashType, string>
 
-export const widgetRoute = "session/startWidgetSession"
-export const startSessionRoute = "apptoken/startSession"
+export const widgetRoute = "session/startwidgetsession"
+export const startSessionRoute = "apptoken/startsession"
 
 /** `KalturaStartWidgetSessionResponse` as the server emits it (`userId` is the number 0). */
 export const widgetReply = (ks: string = widgetKs): FakeTransport.Reply =>
