@@ -416,7 +416,9 @@ export const make = (backend: Backend, options?: Options): Effect.Effect<Service
             "kaltura.partner_id": settings.partnerId,
             "kaltura.app_token_id": settings.appTokenId
           })
-        }
+        },
+        // as the library's other spans: a stack trace would point into the library and cost microseconds a span
+        captureStackTrace: false
       })
 
     const subtle = Effect.suspend(() => {

@@ -1,5 +1,5 @@
 import { assert, describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Exit, Fiber, Option, Redacted, TestClock } from "effect"
+import { Duration, Effect, Exit, Fiber, Option, Redacted, TestClock, Tracer } from "effect"
 import * as NodeCrypto from "node:crypto"
 import * as SessionStore from "../src/SessionStore.js"
 import {
@@ -490,6 +490,65 @@ describe("SessionStore", () => {
         assert.strictEqual(warnings(), 2)
       }))
   })
+
+  it.effect("spans SessionStore.read/write/…, with the store, partner and App Token id, and no secret", () =>
+    Effect.gen(function*() {
+      const spans: Array<{ name: string; attributes: Map<string, unknown> }> = []
+      const tracer = Tracer.make({
+        span: (name, parent, context, links, startTime, kind) => {
+          const attributes = new Map<string, unknown>()
+          spans.push({ name, attributes })
+          return {
+            _tag: "Span",
+            name,
+            spanId: `span-${spans.length}`,
+            traceId: "trace",
+            parent,
+            context,
+            status: { _tag: "Started", startTime },
+            attributes,
+            links: [...links],
+            sampled: true,
+            kind,
+            end: () => {},
+            attribute: (key, value) => {
+              attributes.set(key, value)
+            },
+            event: () => {},
+            addLinks: () => {}
+          }
+        },
+        context: (f) => f()
+      })
+      yield* TestClock.setTime(1_700_000_000_000)
+      yield* Effect.gen(function*() {
+        const store = yield* SessionStore.makeMemory
+        yield* store.write(settingsOf(), sessionOf(1_700_000_000_000))
+        yield* store.read(settingsOf())
+        yield* store.deleteIfSame(settingsOf(), Redacted.make(ks))
+        const lease = yield* store.lease(settingsOf(), "1 second")
+        yield* Option.getOrThrow(lease).release
+        yield* store.clear
+      }).pipe(Effect.withTracer(tracer))
+      assert.deepStrictEqual(spans.map((span) => span.name), [
+        "SessionStore.write",
+        "SessionStore.read",
+        "SessionStore.deleteIfSame",
+        "SessionStore.lease",
+        "SessionStore.release",
+        "SessionStore.clear"
+      ])
+      const read = spans[1]!.attributes
+      assert.strictEqual(read.get("kaltura.session_store"), "memory")
+      assert.strictEqual(read.get("kaltura.partner_id"), 12345)
+      assert.strictEqual(read.get("kaltura.app_token_id"), "0_ab12cd34")
+      assert.strictEqual(read.get("kaltura.session_store.hit"), true)
+      for (const span of spans) {
+        for (const value of span.attributes.values()) {
+          for (const secret of [ks, token, widgetKs]) expect(String(value)).not.toContain(secret)
+        }
+      }
+    }))
 
   describe("no store", () => {
     it.effect("SessionStore.none: reads miss, writes are dropped, leases granted", () =>
