@@ -1,4 +1,4 @@
-import { assert, describe, expect, it } from "@effect/vitest"
+import { afterAll, assert, describe, expect, it } from "@effect/vitest"
 import * as SessionStore from "@kaltura-effect/core/SessionStore"
 import { Effect, Logger, LogLevel, Option, Redacted } from "effect"
 import * as ChildProcess from "node:child_process"
@@ -23,7 +23,12 @@ const here = Path.dirname(new URL(import.meta.url).pathname)
 /** Live tests print nothing (the store warns on purpose in several of them). */
 const quiet = Logger.withMinimumLogLevel(LogLevel.None)
 
-const tempDirectory = () => Fs.mkdtempSync(Path.join(Os.tmpdir(), "kaltura-file-store-"))
+const created: Array<string> = []
+const tempDirectory = () => {
+  const directory = Fs.mkdtempSync(Path.join(Os.tmpdir(), "kaltura-file-store-"))
+  created.push(directory)
+  return directory
+}
 
 /** A fresh directory (not yet created) under a temporary one. */
 const freshDirectory = () => Path.join(tempDirectory(), "sessions")
@@ -61,10 +66,15 @@ const workerScript = () => {
       logLevel: "silent",
       banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" }
     })
+    created.push(outfile)
     return outfile
   })
   return bundled
 }
+
+afterAll(() => {
+  for (const path of created) Fs.rmSync(path, { recursive: true, force: true })
+})
 
 interface Worker {
   readonly child: ChildProcess.ChildProcess

@@ -4,7 +4,7 @@
  * and writers killed with `kill -9` mid-write. A store never fails a caller: every operation ends, in time, with a
  * session, a miss, `false` or a lease.
  */
-import { assert, describe, it } from "@effect/vitest"
+import { afterAll, assert, describe, it } from "@effect/vitest"
 import { KalturaConfig, KalturaMetrics, SessionStore } from "@kaltura-effect/core"
 import { FileSessionStore } from "@kaltura-effect/node"
 import { RedisSessionStore } from "@kaltura-effect/redis"
@@ -91,7 +91,15 @@ const scannerWith = (kss: Iterable<string>) => {
 /** Plaintext that is not secret by length, but must not be at rest either. */
 const identifying = [USER, PRIVILEGE, "0_reliable", "kaltura.test"]
 
-const tempDirectory = () => Fs.mkdtempSync(Path.join(Os.tmpdir(), "kaltura-reliability-store-"))
+const created: Array<string> = []
+const tempDirectory = () => {
+  const directory = Fs.mkdtempSync(Path.join(Os.tmpdir(), "kaltura-reliability-store-"))
+  created.push(directory)
+  return directory
+}
+afterAll(() => {
+  for (const path of created) Fs.rmSync(path, { recursive: true, force: true })
+})
 
 /** Changes of a stored record: each must make it a miss, and the next write must replace it. */
 const tamperings: ReadonlyArray<readonly [string, (record: string) => string]> = [
@@ -464,6 +472,7 @@ describe("part 9: the session store", () => {
       const ROUNDS = 20
       const esbuild = yield* Effect.promise(() => import("esbuild"))
       const outfile = Path.join(Os.tmpdir(), `kaltura-store-writer-${process.pid}.mjs`)
+      created.push(outfile)
       yield* Effect.promise(() =>
         esbuild.build({
           entryPoints: [Path.join(here, "fixtures", "store-writer.ts")],
