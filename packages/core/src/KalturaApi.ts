@@ -46,7 +46,45 @@ export interface Request {
   readonly action: string
   readonly params?: Readonly<Record<string, unknown>> | undefined
   readonly ks?: Redacted.Redacted<string> | undefined
+  /**
+   * Whether sending the request twice is harmless. Default: {@link isIdempotentAction} of the action (reads such as
+   * `get` and `list` are; `add`, `update`, `delete` and anything unknown are not). A request that is not idempotent is
+   * retried only after a failure that certainly did not reach Kaltura (connection refused, `ACTION_BLOCKED`, HTTP
+   * 429), never after a timeout or a broken connection: a retried `add` could create a second object.
+   *
+   * @since 0.2.0
+   */
+  readonly idempotent?: boolean | undefined
+  /**
+   * Kaltura codes that are permanent for this request although {@link KalturaError.transientCodes} lists them,
+   * e.g. `START_SESSION_ERROR` of `session.start`, which there means a wrong secret.
+   *
+   * @since 0.2.0
+   */
+  readonly permanentCodes?: ReadonlyArray<string> | undefined
 }
+
+/**
+ * One call of a multirequest.
+ *
+ * @since 0.2.0
+ * @category Models
+ */
+export interface BatchRequest {
+  readonly service: string
+  readonly action: string
+  readonly params?: Readonly<Record<string, unknown>> | undefined
+}
+
+/**
+ * Whether an action is a read that is harmless to repeat: its name starts with `get`, `list`, `count`, `search`,
+ * `serve`, `check` or `validate` (any case), as Kaltura's reads do.
+ *
+ * @since 0.2.0
+ * @category Classification
+ */
+export const isIdempotentAction = (action: string): boolean =>
+  /^(get|list|count|search|serve|check|validate)/i.test(action)
 
 /**
  * A decoded result with the timing facts needed to turn server times into local deadlines: when the
@@ -76,6 +114,29 @@ export interface Service {
   ) => Effect.Effect<Response<A>, KalturaCallError>
   /** Like `execute`, returning only the result. */
   readonly call: <A, I>(request: Request, schema: Schema.Schema<A, I>) => Effect.Effect<A, KalturaCallError>
+  /**
+   * Sends several calls in one multirequest (`service=multirequest`, the calls numbered from 1, the KS sent once and
+   * inherited by each). Its result is one raw JSON value per call that ran, in order: the call's result, or a
+   * `KalturaAPIException` object in its place (see `KalturaClient.batch` for typed slots). It is idempotent only if
+   * every call is (see {@link Request.idempotent}).
+   *
+   * @since 0.2.0
+   */
+  readonly executeBatch: (
+    requests: ReadonlyArray<BatchRequest>,
+    options?: { readonly ks?: Redacted.Redacted<string> | undefined; readonly idempotent?: boolean | undefined }
+  ) => Effect.Effect<Response<ReadonlyArray<unknown>>, KalturaCallError>
+  /**
+   * Turns one raw JSON value (a call's result, or a slot of a multirequest) into the result or the typed error, as
+   * the transport does for a whole response.
+   *
+   * @since 0.2.0
+   */
+  readonly interpret: <A, I>(
+    request: BatchRequest,
+    json: unknown,
+    schema: Schema.Schema<A, I>
+  ) => Effect.Effect<A, KalturaCallError>
 }
 
 /**
@@ -228,7 +289,7 @@ const describeParseError = (error: ParseResult.ParseError): string => {
  * with HTTP 200) is a `KalturaApiError`, anything else is decoded with the caller's schema.
  */
 const interpret = <A>(
-  request: Request,
+  request: BatchRequest & { readonly permanentCodes?: ReadonlyArray<string> | undefined },
   json: unknown,
   decode: (u: unknown) => Effect.Effect<A, ParseResult.ParseError>
 ): Effect.Effect<A, KalturaCallError> => {
@@ -243,24 +304,58 @@ const interpret = <A>(
         if (!Array.isArray(exception.args)) {
           for (const [name, value] of Object.entries(exception.args)) args[name] = scrub(String(value))
         }
-        return new KalturaApiError({ ...fail, code: exception.code, kalturaMessage: scrub(exception.message), args })
+        return new KalturaApiError({
+          ...fail,
+          code: exception.code,
+          kalturaMessage: scrub(exception.message),
+          args,
+          ...(request.permanentCodes?.includes(exception.code) ? { permanent: true } : {})
+        })
       })
     )
   }
   return Effect.mapError(decode(json), decodeError)
 }
 
-const toBody = (request: Request, clientTag: string): string => {
+/** The parameters as sent: `Redacted` values unwrapped, `undefined` and `null` left out (a JSON `null` is not "unset"). */
+const paramsOf = (params: Readonly<Record<string, unknown>> | undefined): Record<string, unknown> => {
   const body: Record<string, unknown> = {}
-  for (const [name, value] of Object.entries(request.params ?? {})) {
+  for (const [name, value] of Object.entries(params ?? {})) {
     if (value === undefined || value === null) continue
     body[name] = Redacted.isRedacted(value) ? Redacted.value(value) : value
   }
-  if (request.ks !== undefined) body.ks = Redacted.value(request.ks)
+  return body
+}
+
+const toBody = (
+  params: Record<string, unknown>,
+  ks: Redacted.Redacted<string> | undefined,
+  clientTag: string
+): string => {
+  const body = { ...params }
+  if (ks !== undefined) body.ks = Redacted.value(ks)
   body.format = 1
   body.clientTag = clientTag
   return JSON.stringify(body)
 }
+
+/** A multirequest's body: the calls under "1", "2", ..., each with its service and action. */
+const batchParams = (requests: ReadonlyArray<BatchRequest>): Record<string, unknown> => {
+  const body: Record<string, unknown> = {}
+  requests.forEach((request, i) => {
+    body[String(i + 1)] = { service: request.service, action: request.action, ...paramsOf(request.params) }
+  })
+  return body
+}
+
+/** A multirequest's answer: one JSON value per call that ran. */
+const BatchBody: Schema.Schema<ReadonlyArray<unknown>> = Schema.Array(Schema.Unknown)
+
+/** A failure that certainly did not reach Kaltura, so that even a write may be sent again. */
+const certainlyNotDelivered = (error: KalturaCallError): boolean =>
+  (error._tag === "KalturaTransportError" && error.description.includes("ECONNREFUSED")) ||
+  (error._tag === "KalturaApiError" && error.code === KnownCode.ACTION_BLOCKED) ||
+  (error._tag === "KalturaHttpError" && error.status === 429)
 
 /** The operating system's error code (`ECONNREFUSED`, `ENOTFOUND`, ...) somewhere in a cause chain, if any. */
 const systemErrorCode = (cause: unknown): string | undefined => {
@@ -313,11 +408,21 @@ export const make = (
       options.transformClient ?? identity
     )
 
+    /** What one HTTP request carries: the names for errors and spans, the path, the body, how to retry. */
+    interface Target {
+      readonly service: string
+      readonly action: string
+      readonly path: string
+      readonly body: string
+      readonly idempotent: boolean
+      readonly permanentCodes: ReadonlyArray<string> | undefined
+    }
+
     const attemptOnce = <A>(
-      request: Request,
+      target: Target,
       decode: (u: unknown) => Effect.Effect<A, ParseResult.ParseError>
     ): Effect.Effect<Response<A>, KalturaCallError> => {
-      const { action, service } = request
+      const { action, service } = target
       const fail = { service, action, attempts: 1 }
       const transportError = (error: HttpClientError.HttpClientError) => {
         const code = systemErrorCode(error.cause)
@@ -333,10 +438,8 @@ export const make = (
       }
       return Effect.gen(function*() {
         const sentAt = yield* Effect.clockWith((clock) => clock.currentTimeMillis)
-        // service ids are lower case on the wire (as the official clients send them); errors keep the caller's spelling
-        const path = `/api_v3/service/${service.toLowerCase()}/action/${action}`
-        const httpRequest = HttpClientRequest.post(`${serviceUrl}${path}`).pipe(
-          HttpClientRequest.bodyText(toBody(request, options.clientTag), "application/json")
+        const httpRequest = HttpClientRequest.post(`${serviceUrl}${target.path}`).pipe(
+          HttpClientRequest.bodyText(target.body, "application/json")
         )
         const { body, headers, status } = yield* noRedirects(httpClient.execute(httpRequest)).pipe(
           Effect.flatMap((response) =>
@@ -370,45 +473,81 @@ export const make = (
             })`
           })
         }
-        const result = yield* interpret(request, json, decode)
+        const result = yield* interpret(target, json, decode)
         return { result, sentAt, receivedAt, serverDate: parseDateHeader(headers["date"]) }
       })
     }
 
-    const execute = <A, I>(
-      request: Request,
-      schema: Schema.Schema<A, I>
-    ): Effect.Effect<Response<A>, KalturaCallError> => {
-      const decode = Schema.decodeUnknown(schema, { onExcessProperty: "ignore", errors: "all" })
-      return Effect.suspend(() => {
+    // One target sent until it succeeds or the policy stops: transient faults only, and for a request that is not
+    // idempotent only those that certainly did not reach Kaltura.
+    const send = <A>(
+      target: Target,
+      decode: (u: unknown) => Effect.Effect<A, ParseResult.ParseError>
+    ): Effect.Effect<Response<A>, KalturaCallError> =>
+      Effect.suspend(() => {
         let attempts = 0
+        const retryable = (error: KalturaCallError) =>
+          error.isTransient && (target.idempotent || certainlyNotDelivered(error))
         return Effect.suspend(() => {
           attempts++
-          return attemptOnce(request, decode)
+          return attemptOnce(target, decode)
         }).pipe(
           Effect.tapError((error) =>
-            error.isTransient
+            retryable(error)
               ? Effect.logDebug("Kaltura call failed; retrying if the policy allows").pipe(
                 Effect.annotateLogs({ error: error._tag, attempt: attempts })
               )
               : Effect.void
           ),
-          Effect.retry({ schedule: retrySchedule, while: (error) => error.isTransient }),
+          Effect.retry({ schedule: retrySchedule, while: retryable }),
           Effect.mapError((error) => withAttempts(error, attempts))
         )
       }).pipe(
-        Effect.annotateLogs({ "kaltura.service": request.service, "kaltura.action": request.action }),
+        Effect.annotateLogs({ "kaltura.service": target.service, "kaltura.action": target.action }),
         Effect.withSpan("KalturaApi.call", {
-          attributes: { "kaltura.service": request.service, "kaltura.action": request.action },
+          attributes: { "kaltura.service": target.service, "kaltura.action": target.action },
           captureStackTrace: false
         })
       )
-    }
+
+    const decoder = <A, I>(schema: Schema.Schema<A, I>) =>
+      Schema.decodeUnknown(schema, { onExcessProperty: "ignore", errors: "all" })
+
+    const execute = <A, I>(
+      request: Request,
+      schema: Schema.Schema<A, I>
+    ): Effect.Effect<Response<A>, KalturaCallError> =>
+      Effect.suspend(() =>
+        send({
+          service: request.service,
+          action: request.action,
+          // service ids are lower case on the wire (as the official clients send them); errors keep the caller's
+          // spelling
+          path: `/api_v3/service/${request.service.toLowerCase()}/action/${request.action}`,
+          body: toBody(paramsOf(request.params), request.ks, options.clientTag),
+          idempotent: request.idempotent ?? isIdempotentAction(request.action),
+          permanentCodes: request.permanentCodes
+        }, decoder(schema))
+      )
+
+    const executeBatch: Service["executeBatch"] = (requests, batchOptions) =>
+      Effect.suspend(() =>
+        send({
+          service: "multirequest",
+          action: "",
+          path: "/api_v3/service/multirequest",
+          body: toBody(batchParams(requests), batchOptions?.ks, options.clientTag),
+          idempotent: batchOptions?.idempotent ?? requests.every((request) => isIdempotentAction(request.action)),
+          permanentCodes: undefined
+        }, decoder(BatchBody))
+      )
 
     return KalturaApi.of({
       serviceUrl,
       execute,
-      call: (request, schema) => Effect.map(execute(request, schema), (response) => response.result)
+      call: (request, schema) => Effect.map(execute(request, schema), (response) => response.result),
+      executeBatch,
+      interpret: (request, json, schema) => interpret(request, json, decoder(schema))
     })
   })
 
@@ -472,29 +611,72 @@ export const exception = (
  * @category Testing
  */
 export const makeTest = (handler: TestHandler, options?: { readonly serviceUrl?: string | undefined }): Service => {
+  const now = Effect.clockWith((clock) => clock.currentTimeMillis)
+  const answer = (
+    request: BatchRequest,
+    ks: Redacted.Redacted<string> | undefined
+  ): Effect.Effect<unknown, KalturaCallError> => {
+    const reply = handler(request.service, request.action, request.params ?? {}, { ks })
+    return Effect.isEffect(reply) ? (reply as Effect.Effect<unknown, KalturaCallError>) : Effect.succeed(reply)
+  }
+  const span = (service: string, action: string) =>
+    Effect.withSpan("KalturaApi.call", {
+      attributes: { "kaltura.service": service, "kaltura.action": action },
+      captureStackTrace: false
+    })
+  const decoder = <A, I>(schema: Schema.Schema<A, I>) =>
+    Schema.decodeUnknown(schema, { onExcessProperty: "ignore", errors: "all" })
   const execute = <A, I>(request: Request, schema: Schema.Schema<A, I>): Effect.Effect<Response<A>, KalturaCallError> =>
     Effect.gen(function*() {
-      const sentAt = yield* Effect.clockWith((clock) => clock.currentTimeMillis)
-      const answer = handler(request.service, request.action, request.params ?? {}, { ks: request.ks })
-      const json = Effect.isEffect(answer) ? yield* (answer as Effect.Effect<unknown, KalturaCallError>) : answer
-      const result = yield* interpret(
-        request,
-        json,
-        Schema.decodeUnknown(schema, { onExcessProperty: "ignore", errors: "all" })
-      )
-      const receivedAt = yield* Effect.clockWith((clock) => clock.currentTimeMillis)
-      return { result, sentAt, receivedAt, serverDate: Option.none() }
-    }).pipe(
-      Effect.withSpan("KalturaApi.call", {
-        attributes: { "kaltura.service": request.service, "kaltura.action": request.action },
-        captureStackTrace: false
-      })
-    )
+      const sentAt = yield* now
+      const json = yield* answer(request, request.ks)
+      const result = yield* interpret(request, json, decoder(schema))
+      return { result, sentAt, receivedAt: yield* now, serverDate: Option.none() }
+    }).pipe(span(request.service, request.action))
+  // A multirequest answered call by call, with references to earlier results resolved as the server does.
+  const executeBatch: Service["executeBatch"] = (requests, batchOptions) =>
+    Effect.gen(function*() {
+      const sentAt = yield* now
+      const results: Array<unknown> = []
+      for (const request of requests) {
+        const params = resolveReferences(request.params ?? {}, results) as Record<string, unknown>
+        const json = yield* answer({ ...request, params }, batchOptions?.ks).pipe(
+          Effect.catchTag("KalturaApiError", (error) =>
+            Effect.succeed(exception(error.code, error.kalturaMessage, error.args)))
+        )
+        results.push(json)
+      }
+      return { result: results, sentAt, receivedAt: yield* now, serverDate: Option.none() }
+    }).pipe(span("multirequest", ""))
   return KalturaApi.of({
     serviceUrl: options?.serviceUrl ?? "https://kaltura.test",
     execute,
-    call: (request, schema) => Effect.map(execute(request, schema), (response) => response.result)
+    call: (request, schema) => Effect.map(execute(request, schema), (response) => response.result),
+    executeBatch,
+    interpret: (request, json, schema) => interpret(request, json, decoder(schema))
   })
+}
+
+const referencePattern = /\{([0-9]*):result:?(.*)?\}/
+
+/** Resolves `{N:result:a:b}` in every string parameter, as Kaltura does between the calls of a multirequest. */
+const resolveReferences = (value: unknown, results: ReadonlyArray<unknown>): unknown => {
+  if (typeof value === "string") {
+    const match = referencePattern.exec(value)
+    if (match === null) return value
+    // a value holding a reference is replaced whole (the server's pattern is greedy)
+    let target: unknown = results[Number(match[1]) - 1]
+    if (Predicate.isRecord(target) && target.objectType === "KalturaAPIException") target = undefined
+    for (const key of (match[2] ?? "").split(":").filter((part) => part !== "")) {
+      target = Predicate.isRecord(target) ? target[key] : undefined
+    }
+    return target === undefined || target === null || typeof target === "object" ? "" : String(target)
+  }
+  if (Array.isArray(value)) return value.map((item) => resolveReferences(item, results))
+  if (Predicate.isRecord(value) && !Redacted.isRedacted(value)) {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, resolveReferences(item, results)]))
+  }
+  return value
 }
 
 /**

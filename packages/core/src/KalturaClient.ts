@@ -9,6 +9,7 @@
 import * as HttpBody from "@effect/platform/HttpBody"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as Brand from "effect/Brand"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -21,7 +22,7 @@ import * as Widget from "./internal/widget.js"
 import * as KalturaApiModule from "./KalturaApi.js"
 import { KalturaApi } from "./KalturaApi.js"
 import { KalturaConfig } from "./KalturaConfig.js"
-import { isExpiredOrRevokedKs } from "./KalturaError.js"
+import { isExpiredOrRevokedKs, type KalturaApiError, KalturaDecodeError } from "./KalturaError.js"
 import type { TokenHasher } from "./TokenHasher.js"
 import * as WidgetSessionModule from "./WidgetSession.js"
 
@@ -52,7 +53,138 @@ export interface Service {
     params: Readonly<Record<string, unknown>>,
     schema: Schema.Schema<A, I>
   ) => Effect.Effect<A, AppTokenSessionError>
+  /**
+   * Sends several calls in one request (Kaltura's multirequest) with the current KS, and gives each call's outcome
+   * decoded with its own schema: `Either.right(result)`, or `Either.left` of its typed error (a
+   * `KalturaApiError` in its slot, or a `KalturaDecodeError`) without failing the others. Only a fault of the whole
+   * request (transport, HTTP, a KS rejected for every call) fails the effect. A later call can use a scalar field of
+   * an earlier call's result with `slot.ref("field")`: the server substitutes it, as a string, before running the
+   * later call (a reference into a failed call gives `""`). If every call that ran was told its KS expired or was
+   * revoked, the session is refreshed and the batch sent once more, as `call` does. A batch with a write in it
+   * (`add`, `update`, `delete`, ...) is never re-sent after a failure that may have reached Kaltura.
+   *
+   * @since 0.2.0
+   * @example
+   * ```ts
+   * import { KalturaClient } from "@kaltura-effect/core"
+   * import { Effect, Schema } from "effect"
+   *
+   * const Entry = Schema.Struct({ id: Schema.String, name: Schema.String })
+   * const Flavors = Schema.Struct({ totalCount: Schema.Number })
+   * const program = Effect.gen(function*() {
+   *   const client = yield* KalturaClient.KalturaClient
+   *   const [entry, flavors] = yield* client.batch((add) => {
+   *     const entry = add(KalturaClient.request("baseEntry", "get", { entryId: "0_abc" }, Entry))
+   *     const flavors = add(KalturaClient.request("flavorAsset", "list", {
+   *       filter: { entryIdEqual: entry.ref("id") }
+   *     }, Flavors))
+   *     return [entry, flavors] as const
+   *   })
+   *   return { entry, flavors } // each an Either
+   * })
+   * ```
+   */
+  readonly batch: {
+    <const Slots extends ReadonlyArray<Slot<any>>>(
+      build: (add: <A>(call: Call<A>) => Slot<A>) => Slots
+    ): Effect.Effect<BatchResults<Slots>, AppTokenSessionError>
+    <const Calls extends ReadonlyArray<Call<any>>>(
+      calls: Calls
+    ): Effect.Effect<
+      { readonly [K in keyof Calls]: Calls[K] extends Call<infer A> ? SlotResult<A> : never },
+      AppTokenSessionError
+    >
+  }
 }
+
+/**
+ * One call of a batch: where it goes, its parameters, and the schema of its result.
+ *
+ * @since 0.2.0
+ * @category Models
+ */
+export interface Call<A> {
+  readonly service: string
+  readonly action: string
+  readonly params: Readonly<Record<string, unknown>>
+  readonly schema: Schema.Schema<A, any>
+}
+
+/**
+ * A call for {@link Service.batch}.
+ *
+ * @since 0.2.0
+ * @category Constructors
+ */
+export const request = <A, I>(
+  service: string,
+  action: string,
+  params: Readonly<Record<string, unknown>>,
+  schema: Schema.Schema<A, I>
+): Call<A> => ({ service, action, params, schema })
+
+/**
+ * A reference to a field of an earlier call's result (`{N:result:field}` on the wire), for a later call's parameters.
+ *
+ * @since 0.2.0
+ * @category Models
+ */
+export type Reference = string & Brand.Brand<"@kaltura-effect/core/KalturaClient/Reference">
+
+type Scalar = string | number | boolean | bigint
+type ScalarKeys<A> = A extends object ?
+  { [K in keyof A]-?: NonNullable<A[K]> extends Scalar ? K : never }[keyof A] & string
+  : never
+type ObjectKeys<A> = A extends object ?
+    & {
+      [K in keyof A]-?: NonNullable<A[K]> extends Scalar ? never : NonNullable<A[K]> extends object ? K : never
+    }[keyof A]
+    & string
+  : never
+
+/**
+ * A call added to a batch, whose result later calls can refer to.
+ *
+ * @since 0.2.0
+ * @category Models
+ */
+export interface Slot<A> {
+  /** Its position in the batch, from 0. */
+  readonly index: number
+  readonly call: Call<A>
+  /** A scalar field of this call's result, or of an object field of it (`ref("objects", ...)` is not typed). */
+  readonly ref: {
+    <K extends ScalarKeys<A>>(field: K): Reference
+    <K extends ObjectKeys<A>, F extends ScalarKeys<NonNullable<A[K]>>>(field: K, nested: F): Reference
+  }
+  /** The whole result, when it is a scalar (e.g. the KS `session.start` returns). */
+  readonly result: Reference
+}
+
+/**
+ * The outcome of one call of a batch.
+ *
+ * @since 0.2.0
+ * @category Models
+ */
+export type SlotResult<A> = Either.Either<A, KalturaApiError | KalturaDecodeError>
+
+/**
+ * The outcomes of the slots a batch's builder returned.
+ *
+ * @since 0.2.0
+ * @category Models
+ */
+export type BatchResults<Slots extends ReadonlyArray<Slot<any>>> = {
+  readonly [K in keyof Slots]: Slots[K] extends Slot<infer A> ? SlotResult<A> : never
+}
+
+const makeSlot = <A>(index: number, call: Call<A>): Slot<A> => ({
+  index,
+  call,
+  ref: (...path: ReadonlyArray<string>) => `{${index + 1}:result:${path.join(":")}}` as Reference,
+  result: `{${index + 1}:result}` as Reference
+})
 
 /**
  * Authenticated Kaltura API calls.
@@ -70,8 +202,66 @@ export const make: Effect.Effect<Service, never, AppTokenSession | KalturaApi> =
   return makeWith(yield* AppTokenSession, yield* KalturaApi)
 })
 
-const makeWith = (session: AppTokenSessionModule.Service, api: KalturaApiModule.Service): Service =>
-  KalturaClient.of({
+const notRun = (call: Call<unknown>) =>
+  new KalturaDecodeError({
+    service: call.service,
+    action: call.action,
+    reason: "UnexpectedShape",
+    description: "no result for this call: the multirequest stopped before it",
+    attempts: 1
+  })
+
+const makeWith = (session: AppTokenSessionModule.Service, api: KalturaApiModule.Service): Service => {
+  // One multirequest with the current KS; each slot interpreted with its own schema; `ran`: how many calls ran.
+  const sendBatch = (calls: ReadonlyArray<Call<any>>, ks: Redacted.Redacted<string>) =>
+    Effect.flatMap(
+      api.executeBatch(calls.map(({ action, params, service }) => ({ service, action, params })), { ks }),
+      ({ result }) =>
+        Effect.map(
+          Effect.forEach(calls, (call, i) =>
+            i < result.length
+              ? Effect.either(api.interpret(call, result[i], call.schema)) as Effect.Effect<SlotResult<unknown>>
+              : Effect.succeed(Either.left(notRun(call)))),
+          (outcomes) => ({ outcomes, ran: Math.min(result.length, calls.length) })
+        )
+    )
+
+  const batch = (
+    input: ((add: <A>(call: Call<A>) => Slot<A>) => ReadonlyArray<Slot<any>>) | ReadonlyArray<Call<any>>
+  ) =>
+    Effect.suspend(() => {
+      const calls: Array<Call<any>> = []
+      const add = <A>(call: Call<A>): Slot<A> => {
+        calls.push(call)
+        return makeSlot(calls.length - 1, call)
+      }
+      const slots = typeof input === "function" ? input(add) : input.map(add)
+      return Effect.gen(function*() {
+        const current = yield* session.get
+        let sent = yield* Effect.either(sendBatch(calls, current.ks))
+        // the KS was refused for the whole request, or for every call that ran: refresh once and send again
+        const rejected = Either.isLeft(sent)
+          ? isExpiredOrRevokedKs(sent.left)
+          : sent.right.ran > 0 &&
+            sent.right.outcomes.slice(0, sent.right.ran).every((r) => Either.isLeft(r) && isExpiredOrRevokedKs(r.left))
+        if (rejected) {
+          yield* session.invalidateGeneration(current.generation)
+          yield* logReauth(current, "multirequest", "")
+          sent = yield* Effect.either(sendBatch(calls, (yield* session.get).ks))
+        }
+        if (Either.isLeft(sent)) return yield* sent.left
+        const { outcomes } = sent.right
+        return slots.map((slot) => outcomes[slot.index]!)
+      }).pipe(
+        Effect.withSpan("KalturaClient.batch", {
+          attributes: { "kaltura.calls": calls.length },
+          captureStackTrace: false
+        })
+      )
+    })
+
+  return KalturaClient.of({
+    batch: batch as Service["batch"],
     call: (service, action, params, schema) =>
       Effect.gen(function*() {
         const current = yield* session.get
@@ -80,15 +270,7 @@ const makeWith = (session: AppTokenSessionModule.Service, api: KalturaApiModule.
         if (!isExpiredOrRevokedKs(first.left)) return yield* first.left
         // Only the first of N concurrent failures with this generation drops it; all join one refresh.
         yield* session.invalidateGeneration(current.generation)
-        yield* Effect.logDebug("Kaltura rejected the KS as expired or revoked; refreshing and retrying once").pipe(
-          Effect.annotateLogs({
-            partner_id: current.partnerId,
-            app_token_id: current.appTokenId,
-            generation: current.generation,
-            "kaltura.service": service,
-            "kaltura.action": action
-          })
-        )
+        yield* logReauth(current, service, action)
         const renewed = yield* session.get
         return yield* api.call({ service, action, params, ks: renewed.ks }, schema)
       }).pipe(
@@ -98,6 +280,18 @@ const makeWith = (session: AppTokenSessionModule.Service, api: KalturaApiModule.
         })
       )
   })
+}
+
+const logReauth = (current: AppTokenSessionModule.Session, service: string, action: string) =>
+  Effect.logDebug("Kaltura rejected the KS as expired or revoked; refreshing and retrying once").pipe(
+    Effect.annotateLogs({
+      partner_id: current.partnerId,
+      app_token_id: current.appTokenId,
+      generation: current.generation,
+      "kaltura.service": service,
+      "kaltura.action": action
+    })
+  )
 
 /**
  * @since 0.1.0

@@ -75,6 +75,9 @@ export const transientCodes: ReadonlySet<string> = new Set([
  */
 export const transientStatuses: ReadonlySet<number> = new Set([408, 429, 500, 502, 503, 504])
 
+/** `service.action` as the docs write it; a multirequest is just `multirequest`. */
+const callName = (service: string, action: string) => action === "" ? service : `${service}.${action}`
+
 const ksLike = /\b(?:djJ8|[A-Za-z0-9+/_-]{40,})[A-Za-z0-9+/_=-]*/g
 
 /**
@@ -102,7 +105,14 @@ export class KalturaApiError extends Schema.TaggedError<KalturaApiError>("@kaltu
     code: Schema.String,
     kalturaMessage: Schema.String,
     args: Schema.Record({ key: Schema.String, value: Schema.String }),
-    attempts: Schema.Number
+    attempts: Schema.Number,
+    /**
+     * Set when the request declared this code permanent although it is in {@link transientCodes} (e.g.
+     * `START_SESSION_ERROR` from `session.start`: a wrong admin secret).
+     *
+     * @since 0.2.0
+     */
+    permanent: Schema.optional(Schema.Boolean)
   }
 ) {
   /**
@@ -111,7 +121,7 @@ export class KalturaApiError extends Schema.TaggedError<KalturaApiError>("@kaltu
    * @since 0.1.0
    */
   get isTransient(): boolean {
-    return transientCodes.has(this.code)
+    return this.permanent !== true && transientCodes.has(this.code)
   }
 
   /**
@@ -131,7 +141,7 @@ export class KalturaApiError extends Schema.TaggedError<KalturaApiError>("@kaltu
    */
   override get message(): string {
     const hint = hints[this.code]
-    return `Kaltura rejected ${this.service}.${this.action} with ${this.code}: ${this.kalturaMessage}` +
+    return `Kaltura rejected ${callName(this.service, this.action)} with ${this.code}: ${this.kalturaMessage}` +
       (hint ? ` (${hint})` : "")
   }
 }
@@ -162,7 +172,7 @@ export class KalturaHttpError extends Schema.TaggedError<KalturaHttpError>("@kal
    * @since 0.1.0
    */
   override get message(): string {
-    return `${this.service}.${this.action} failed with HTTP ${this.status} after ${this.attempts} attempt(s)` +
+    return `${callName(this.service, this.action)} failed with HTTP ${this.status} after ${this.attempts} attempt(s)` +
       (this.isTransient ? "" : " (check the service URL)")
   }
 }
@@ -193,7 +203,7 @@ export class KalturaTransportError extends Schema.TaggedError<KalturaTransportEr
    * @since 0.1.0
    */
   override get message(): string {
-    return `${this.service}.${this.action} could not reach Kaltura after ${this.attempts} attempt(s): ` +
+    return `${callName(this.service, this.action)} could not reach Kaltura after ${this.attempts} attempt(s): ` +
       this.description
   }
 }
@@ -226,7 +236,7 @@ export class KalturaDecodeError extends Schema.TaggedError<KalturaDecodeError>(
    * @since 0.1.0
    */
   override get message(): string {
-    return `${this.service}.${this.action} returned a response that could not be decoded: ${this.description}` +
+    return `${callName(this.service, this.action)} returned a response that could not be decoded: ${this.description}` +
       (this.reason === "NotJson" ? " (is the service URL a Kaltura API host?)" : "")
   }
 }

@@ -1,4 +1,11 @@
 /**
+ * Managing App Tokens themselves (add, get, list, update, delete) with the partner's admin secret.
+ *
+ * @since 0.2.0
+ */
+export * as AppTokenAdmin from "./AppTokenAdmin.js"
+
+/**
  * The privileged Kaltura Session obtained with an App Token, kept fresh for the life of the layer.
  *
  * @since 0.1.0

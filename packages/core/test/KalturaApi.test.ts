@@ -6,7 +6,7 @@ import { assert, describe, it } from "@effect/vitest"
 import type { Duration } from "effect"
 import { Effect, Fiber, Option, Redacted, Schedule, Schema, TestClock } from "effect"
 import { SessionInfoResponse, StartWidgetSessionResponse } from "../src/internal/schemas.js"
-import type * as KalturaApi from "../src/KalturaApi.js"
+import * as KalturaApi from "../src/KalturaApi.js"
 import type * as KalturaError from "../src/KalturaError.js"
 import * as FakeTransport from "./utils/FakeTransport.js"
 import {
@@ -20,8 +20,19 @@ import {
   widgetRoute
 } from "./utils/fixtures.js"
 
-const startSession = { service: "apptoken", action: "startSession", params: { id: "0_ab12cd34" } } as const
-const startWidget = { service: "session", action: "startWidgetSession", params: { widgetId: "_12345" } } as const
+// Starting a session is harmless to repeat: the library sends both calls of the flow as idempotent.
+const startSession = {
+  service: "apptoken",
+  action: "startSession",
+  params: { id: "0_ab12cd34" },
+  idempotent: true
+} as const
+const startWidget = {
+  service: "session",
+  action: "startWidgetSession",
+  params: { widgetId: "_12345" },
+  idempotent: true
+} as const
 
 /** One `apptoken.startSession` call answered by `replies`, then the error it failed with. */
 const failure = (replies: ReadonlyArray<FakeTransport.Reply>, options?: KalturaApi.Options) =>
@@ -564,5 +575,71 @@ describe("KalturaApi retries (TestClock)", () => {
         Schema.Struct({ totalCount: Schema.NumberFromString })
       )
       assert.deepStrictEqual(result, { totalCount: 7 })
+    }))
+})
+
+describe("KalturaApi: writes are never sent twice when the first may have reached Kaltura", () => {
+  const add = { service: "media", action: "add", params: { entry: { name: "x" } } } as const
+  const run = (replies: ReadonlyArray<FakeTransport.Reply>, request: KalturaApi.Request = add) =>
+    Effect.gen(function*() {
+      const fake = FakeTransport.make()
+      fake.enqueue("media/add", ...replies)
+      fake.setDefault("media/add", FakeTransport.json({ id: "0_new" }))
+      const transport = yield* api(fake)
+      const fiber = yield* Effect.fork(Effect.either(transport.call(request, Schema.Struct({ id: Schema.String }))))
+      yield* TestClock.adjust("1 minute")
+      return { result: yield* Fiber.join(fiber), requests: fake.requestsTo("media/add").length }
+    })
+
+  it.effect("an action that is not a read (add) is not retried after a 503, a timeout or a broken connection", () =>
+    Effect.gen(function*() {
+      for (
+        const reply of [FakeTransport.text("", { status: 503 }), FakeTransport.never, FakeTransport.transportError()]
+      ) {
+        const { requests, result } = yield* run([reply])
+        assert.strictEqual(requests, 1)
+        assert.isTrue(result._tag === "Left" && result.left.attempts === 1)
+      }
+    }))
+
+  it.effect("a write is retried after a failure that certainly did not reach Kaltura (ACTION_BLOCKED, 429)", () =>
+    Effect.gen(function*() {
+      for (
+        const reply of [FakeTransport.apiError("ACTION_BLOCKED", "blocked"), FakeTransport.text("", { status: 429 })]
+      ) {
+        const { requests, result } = yield* run([reply])
+        assert.strictEqual(requests, 2)
+        assert.isTrue(result._tag === "Right")
+      }
+    }))
+
+  it.effect("a read (get, list, ...) is retried; a request marked idempotent is retried whatever its name", () =>
+    Effect.gen(function*() {
+      assert.isTrue(KalturaApi.isIdempotentAction("list"))
+      assert.isTrue(KalturaApi.isIdempotentAction("getByEntryId"))
+      assert.isFalse(KalturaApi.isIdempotentAction("add"))
+      assert.isFalse(KalturaApi.isIdempotentAction("startSession"))
+      const { requests, result } = yield* run([FakeTransport.text("", { status: 503 })], { ...add, idempotent: true })
+      assert.strictEqual(requests, 2)
+      assert.isTrue(result._tag === "Right")
+    }))
+
+  it.effect("a code declared permanent for a request is not transient on its error", () =>
+    Effect.gen(function*() {
+      const fake = FakeTransport.make()
+      fake.setDefault("session/start", FakeTransport.apiError("START_SESSION_ERROR", "Error while starting session"))
+      const transport = yield* api(fake)
+      const error = yield* Effect.flip(
+        transport.call({
+          service: "session",
+          action: "start",
+          params: { secret: Redacted.make("wrong"), partnerId: 12345 },
+          idempotent: true,
+          permanentCodes: ["START_SESSION_ERROR"]
+        }, Schema.String)
+      )
+      assert.strictEqual(error._tag, "KalturaApiError")
+      assert.isFalse(error.isTransient)
+      assert.strictEqual(fake.requestsTo("session/start").length, 1)
     }))
 })

@@ -109,7 +109,11 @@ export interface AppToken {
   readonly expiry: number | undefined
   readonly sessionType: Ks.SessionType | undefined
   readonly sessionUserId: string | undefined
-  readonly sessionDuration: number
+  /**
+   * Seconds. `undefined` only after an `appToken.update` with `sessionDuration__null`: the real server then mints
+   * sessions that are already expired.
+   */
+  readonly sessionDuration: number | undefined
   readonly sessionPrivileges: string | undefined
   readonly hashType: Ks.HashType
   readonly description: string | undefined

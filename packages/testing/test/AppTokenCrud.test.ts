@@ -196,8 +196,8 @@ describe("appToken CRUD (spec §5, §9)", () => {
         expectApiError(
           yield* call(fake.url, "appToken", "update", { ks, id: token.id, appToken: { status: 1 } }),
           "PROPERTY_VALIDATION_NOT_UPDATABLE",
-          "Property \"status\" cannot be updated",
-          { PROP_NAME: "status" }
+          "The property \"KalturaAppToken::status\" cannot be updated",
+          { PROP_NAME: "KalturaAppToken::status" }
         )
       })
     ))

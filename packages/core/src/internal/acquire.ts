@@ -69,7 +69,9 @@ export const make = (deps: {
           service: "appToken",
           action: "startSession",
           ks: widget.ks,
-          params: { ...params, tokenHash }
+          params: { ...params, tokenHash },
+          // a second session is harmless: issuing one revokes nothing
+          idempotent: true
         }, SessionInfoResponse)
       ),
       Effect.map((response): Acquired => ({ response, widget })),

@@ -68,8 +68,7 @@ export const make = (deps: {
     const annotations = { partner_id: policy.partnerId, app_token_id: policy.appTokenId }
     const spanAttributes = { "kaltura.partner_id": policy.partnerId, "kaltura.app_token_id": policy.appTokenId }
     const labels = deps.metricLabels
-    let metricHandles: ReturnType<typeof makeMetrics> | undefined
-    const metrics = () => metricHandles ??= makeMetrics(labels)
+    const metrics = () => makeMetrics(labels)
 
     // A plain variable: it changes only under `lock`, and the cache-hit path reads it in one step.
     let state = Machine.initial

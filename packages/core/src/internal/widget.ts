@@ -27,7 +27,8 @@ export const start = (
   api.execute({
     service: "session",
     action: "startWidgetSession",
-    params: { widgetId: options.widgetId, expiry: options.expiry }
+    params: { widgetId: options.widgetId, expiry: options.expiry },
+    idempotent: true
   }, StartWidgetSessionResponse).pipe(
     Effect.flatMap(({ result, sentAt }) =>
       result.partnerId === options.partnerId

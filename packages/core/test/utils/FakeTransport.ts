@@ -13,7 +13,9 @@ export interface Recorded {
   /** When it was sent, `Clock` milliseconds (`TestClock` time in tests). */
   readonly at: number
   readonly headers: Readonly<Record<string, string>>
-  /** `service/action` in lower case, e.g. `apptoken/startsession`; `""` when the URL is not an API v3 action URL. */
+  /**
+   * `service/action` in lower case, e.g. `apptoken/startsession`, or `multirequest`; `""` when the URL is neither.
+   */
   readonly route: string
   readonly rawBody: string
   /** The parsed JSON body (an empty object when the body is not a JSON object). */
@@ -86,6 +88,7 @@ export interface FakeTransport {
 
 // Kaltura matches service and action names in any case: so do routes here (`baseEntry/list` = `baseentry/list`).
 const routeOf = (url: string): string => {
+  if (/\/api_v3\/service\/multirequest\/?(?:[?#]|$)/.test(url)) return "multirequest"
   const match = /\/api_v3\/service\/([^/]+)\/action\/([^/?#]+)/.exec(url)
   return match === null ? "" : `${match[1]}/${match[2]}`.toLowerCase()
 }

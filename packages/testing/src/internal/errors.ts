@@ -102,17 +102,20 @@ export const partnerBlocked = () =>
     "The access to this service is forbidden since the specified partner is blocked"
   )
 
-/** @internal */
-export const propertyNotUpdatable = (name: string) =>
-  make("PROPERTY_VALIDATION_NOT_UPDATABLE", "Property \"@PROP_NAME@\" cannot be updated", { PROP_NAME: name })
+/** `PROPERTY_VALIDATION_NOT_UPDATABLE`; the property is named `<KalturaClass>::<property>`. @internal */
+export const propertyNotUpdatable = (property: string) =>
+  make("PROPERTY_VALIDATION_NOT_UPDATABLE", "The property \"@PROP_NAME@\" cannot be updated", { PROP_NAME: property })
+
+/** `PROPERTY_VALIDATION_WRONG_FORMAT`, e.g. an object parameter sent as a string. @internal */
+export const wrongFormat = (property: string, format: string) =>
+  make("PROPERTY_VALIDATION_WRONG_FORMAT", "The property \"@PROP_NAME@\" must match format @FORMAT@", {
+    PROP_NAME: property,
+    FORMAT: format
+  })
 
 /** @internal */
 export const invalidFieldValue = (name: string) =>
   make("INVALID_FIELD_VALUE", "value in field [@FIELD_NAME@] is not valid", { FIELD_NAME: name })
-
-/** @internal */
-export const invalidObjectType = (type: string) =>
-  make("INVALID_OBJECT_TYPE", "Invalid object type \"@TYPE@\"", { TYPE: type })
 
 /** @internal */
 export const unknownResponseFormat = (format: string) =>

@@ -138,12 +138,62 @@ export const stringParam = (params: ParamObject, name: string): string | undefin
   return undefined
 }
 
-/** PHP `(int)` cast of a string: the leading integer, else 0. @internal */
-export const phpInt = (value: string | number | undefined): number => {
-  if (value === undefined) return 0
-  if (typeof value === "number") return Math.trunc(value)
-  const match = /^\s*[+-]?\d+/.exec(value)
-  return match === null ? 0 : Number(match[0])
+const PHP_WS = "[ \\t\\n\\r\\v\\f]"
+const NUMERIC_PREFIX = new RegExp(`^${PHP_WS}*[+-]?(?:\\d+(?:\\.\\d*)?|\\.\\d+)(?:[eE][+-]?\\d+)?`)
+const NUMERIC = new RegExp(`${NUMERIC_PREFIX.source}${PHP_WS}*$`)
+
+/** PHP 8 `is_numeric` of a string: optional surrounding whitespace, sign, digits, fraction, exponent. @internal */
+export const phpIsNumeric = (value: string): boolean => NUMERIC.test(value)
+
+/**
+ * PHP `(int)` cast (`castSimpleType("int", …)`): a string's leading number (`"12abc"` → 12, `"1e3"` → 1000, `"abc"`
+ * → 0), `null` → 0, booleans → 0/1, an array → 0 if empty else 1.
+ *
+ * @internal
+ */
+export const phpInt = (value: ParamValue | undefined): number => {
+  if (value === undefined || value === null) return 0
+  if (typeof value === "number") return Number.isFinite(value) ? Math.trunc(value) : 0
+  if (typeof value === "boolean") return value ? 1 : 0
+  if (typeof value === "string") {
+    const match = NUMERIC_PREFIX.exec(value)
+    if (match === null) return 0
+    const number = Math.trunc(Number(match[0].trim()))
+    return Number.isFinite(number) ? number : 0
+  }
+  return Object.keys(value).length === 0 ? 0 : 1
+}
+
+/**
+ * PHP `(string)` cast (`castSimpleType("string", …)`): `null` → `""`, `true` → `"1"`, `false` → `""`, an array →
+ * `"Array"`.
+ *
+ * @internal
+ */
+export const phpString = (value: ParamValue | undefined): string => {
+  if (value === undefined || value === null) return ""
+  if (typeof value === "string") return value
+  if (typeof value === "number") return String(value)
+  if (typeof value === "boolean") return value ? "1" : ""
+  return "Array"
+}
+
+/** PHP truthiness of a parameter (`""`, `"0"`, `0`, `false`, `null` and an empty array are false). @internal */
+export const phpTruthy = (value: ParamValue | undefined): boolean => {
+  if (value === undefined || value === null) return false
+  if (typeof value === "string") return value !== "" && value !== "0"
+  if (typeof value === "number") return value !== 0
+  if (typeof value === "boolean") return value
+  return Object.keys(value).length > 0
+}
+
+/** PHP 8 loose `==` of a parameter with an integer (how `checkEnumValue`'s `in_array` compares). @internal */
+export const phpLooseEqualsInt = (value: ParamValue | undefined, n: number): boolean => {
+  if (value === undefined || value === null) return n === 0
+  if (typeof value === "boolean") return value === (n !== 0)
+  if (typeof value === "number") return value === n
+  if (typeof value === "string") return phpIsNumeric(value) && Number(value.trim()) === n
+  return false
 }
 
 /** `kXml::isXMLValidContent`: no control characters other than tab, LF and CR. @internal */

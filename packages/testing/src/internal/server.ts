@@ -146,13 +146,15 @@ export const make = (options?: Options) =>
         const body = yield* Effect.orElseSucceed(request.text, () => "")
         const parsedUrl = new URL(request.url, url)
         const fromPath: Array<readonly [string, string]> = []
+        if (route === "multirequest") fromPath.push(["service", "multirequest"])
         if (route === "action" || route === "service") fromPath.push(["service", routeParams.service ?? ""])
         if (route === "action") fromPath.push(["action", routeParams.action ?? ""])
         fromPath.push(...pathPairs(routeParams["*"] ?? ""))
         const urlParams = replaceRecursive(fromPairs(parsedUrl.searchParams), fromPairs(fromPath))
         const params = replaceRecursive(fromBody(request.headers["content-type"], body), urlParams)
-        const service = route === "multirequest" ? "multirequest" : stringParam(params, "service")?.toLowerCase()
-        const multi = service === "multirequest"
+        // `$this->service == "multirequest"`: case-sensitive (`MultiRequest` is dispatched, and is no service)
+        const multi = stringParam(params, "service") === "multirequest"
+        const service = stringParam(params, "service")?.toLowerCase()
         const action = multi ? undefined : stringParam(params, "action")?.toLowerCase()
         const key = multi ? "multirequest" : actionKey(service, action)
         const json = stringParam(params, "format") === "1"

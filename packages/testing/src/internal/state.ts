@@ -76,6 +76,17 @@ export const findAppToken = (state: State, partnerId: number, id: string): AppTo
   return token !== undefined && token.partnerId === partnerId && token.status !== 3 ? token : undefined
 }
 
+/**
+ * Whether a user (kuser) exists: the fake creates one for each `sessionUserId` an app token of the partner ever had
+ * (deleting the token keeps the user). @internal
+ */
+export const userExists = (state: State, partnerId: number, userId: string): boolean => {
+  for (const token of state.appTokens.values()) {
+    if (token.partnerId === partnerId && token.sessionUserId === userId) return true
+  }
+  return false
+}
+
 /** @internal */
 export const revokeSessionId = (state: State, partnerId: number, sessionId: string, until: number): State => ({
   ...state,
