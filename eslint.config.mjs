@@ -46,7 +46,7 @@ export default tseslint.config(
   },
   {
     // the published packages: ./internal/* of another package resolves only inside the workspace (CONTRIBUTING.md)
-    files: ["packages/{core,node,testing,cli}/src/**/*.ts"],
+    files: ["packages/{core,node,testing,redis,cli}/src/**/*.ts"],
     rules: {
       "no-restricted-imports": ["error", {
         patterns: [{

@@ -23,7 +23,7 @@ import * as path from "node:path"
 
 const root = path.resolve(import.meta.dirname, "..")
 const templateDir = path.join(root, "scripts", "consumer")
-const publishable = ["core", "node", "testing", "cli"]
+const publishable = ["core", "node", "testing", "redis", "cli"]
 
 // The consumer's own dependencies, pinned to the Effect 3 line (npm's `latest` is Effect 4).
 const consumerDependencies = {

@@ -16,7 +16,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 
 const root = path.resolve(import.meta.dirname, "..")
-const libraries = ["core", "node", "testing"]
+const libraries = ["core", "node", "testing", "redis"]
 const check = process.argv.includes("--check")
 
 const entry = (name, withSource) => ({

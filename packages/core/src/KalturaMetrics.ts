@@ -1,6 +1,6 @@
 /**
- * Metrics of the session lifecycle, prefixed `kaltura_`. Each is tagged with `partner_id` and
- * `app_token_id` by the session that updates it; none is updated on the cache-hit path.
+ * Metrics of the session lifecycle and its store, prefixed `kaltura_`. The lifecycle's are tagged with
+ * `partner_id` and `app_token_id` by the session that updates them; none is updated on the cache-hit path.
  *
  * @since 0.1.0
  */
@@ -70,4 +70,19 @@ export const timeToExpiry = Metric.gauge("kaltura_session_time_to_expiry_seconds
  */
 export const status = Metric.gauge("kaltura_session_status", {
   description: "Session status: 0 Fresh, 1 Refreshing, 2 Degraded, 3 Failed, 4 Expired"
+})
+
+/**
+ * Session store operations that failed and were degraded (a miss, `false`, or a lease granted without a store):
+ * timeouts, a store that is down or unwritable, entries that are corrupt or fail authentication. Tagged with
+ * `store` (`memory`, `file`, `redis`, …) and `operation` (`read`, `write`, `delete`, `lease`, `release`, `clear`,
+ * `open`: a directory that cannot be used, a Redis not reachable when the layer is built). A caller never sees these
+ * errors.
+ *
+ * @since 0.2.0
+ * @category Metrics
+ */
+export const sessionStoreErrors = Metric.counter("kaltura_session_store_errors_total", {
+  description: "Session store operations that failed and were degraded to a miss",
+  incremental: true
 })

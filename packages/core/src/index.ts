@@ -55,6 +55,13 @@ export * as KalturaError from "./KalturaError.js"
 export * as KalturaMetrics from "./KalturaMetrics.js"
 
 /**
+ * A persistent, shared, encrypted store of App Token sessions: the service, its encryption and an in-memory store.
+ *
+ * @since 0.2.0
+ */
+export * as SessionStore from "./SessionStore.js"
+
+/**
  * The App Token hash: lowercase hex of HASH(widget KS + token).
  *
  * @since 0.1.0

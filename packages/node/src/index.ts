@@ -1,4 +1,11 @@
 /**
+ * The session store in files, shared by the processes of one machine: atomic writes, 0700/0600, lock files.
+ *
+ * @since 0.2.0
+ */
+export * as FileSessionStore from "./FileSessionStore.js"
+
+/**
  * Everything an App Token session needs on Node, in one layer.
  *
  * @since 0.1.0

@@ -24,7 +24,7 @@ export type Figure = number | string | boolean | Readonly<Record<string, number>
 export interface Result {
   /** File name and sort key, e.g. `1-fault-soak-acquisitions`. */
   readonly id: string
-  /** The part of the issue, 1 to 7. */
+  /** The part of the suite (see `report.ts`). */
   readonly part: number
   readonly title: string
   /** What the test does, one or two sentences. */

@@ -29,13 +29,15 @@ const parts: Record<number, string> = {
   5: "Interruption and timeouts",
   6: "Lifetime",
   7: "Transport security",
-  8: "Every wait ends"
+  8: "Every wait ends",
+  9: "Session store"
 }
 
 /** The sources whose uncommitted changes the report names, since the figures depend on them. */
 const sourceDirs = [
   "packages/core/src",
   "packages/node/src",
+  "packages/redis/src",
   "packages/testing/src",
   "packages/cli/src",
   "packages/reliability"

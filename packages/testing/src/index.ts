@@ -24,3 +24,11 @@ export * as FakeKalturaFault from "./FakeKalturaFault.js"
  * @since 0.1.0
  */
 export * as Ks from "./Ks.js"
+
+/**
+ * A real `redis-server` for tests, on a free loopback port with no persistence; stopped with the scope, and
+ * stoppable and restartable for outages.
+ *
+ * @since 0.2.0
+ */
+export * as RedisServer from "./RedisServer.js"

@@ -38,6 +38,27 @@ export const identityOf = (settings: KalturaSettings): string =>
     digestOf(settings.token)
   ])
 
+/**
+ * The identity of a stored session (`SessionStore`): every setting that changes which KS the server issues, in the
+ * same unambiguous encoding (a JSON array), without the client tag (it changes nothing on the server) and without the
+ * token (the store's keys are derived from it, so another token never finds, let alone opens, the entry).
+ *
+ * `[serviceUrl, partnerId, widgetId, appTokenId, hashType, userId|null, sessionType|null, sessionPrivileges|null,
+ * expiry|null]`
+ */
+export const storeIdentityOf = (settings: KalturaSettings): string =>
+  JSON.stringify([
+    settings.serviceUrl,
+    settings.partnerId,
+    settings.widgetId,
+    settings.appTokenId,
+    settings.hashType,
+    Option.getOrNull(settings.userId),
+    Option.getOrNull(settings.sessionType),
+    Option.getOrNull(settings.sessionPrivileges),
+    Option.getOrNull(settings.expiry)
+  ])
+
 /** The fields of a key that its identity depends on. */
 const keyFields = [
   "serviceUrl",
