@@ -29,7 +29,9 @@ const apiDouble = Layer.succeed(
         Effect.orDie
       )
     },
-    execute: () => Effect.dieMessage("not used")
+    execute: () => Effect.dieMessage("not used"),
+    executeBatch: () => Effect.dieMessage("not used"),
+    interpret: () => Effect.dieMessage("not used")
   })
 )
 
