@@ -9,6 +9,7 @@
 import * as AppTokenSession from "@kaltura-effect/core/AppTokenSession"
 import * as AppTokenSessions from "@kaltura-effect/core/AppTokenSessions"
 import type * as KalturaConfig from "@kaltura-effect/core/KalturaConfig"
+import * as SessionStore from "@kaltura-effect/core/SessionStore"
 import * as NodeTokenHasher from "@kaltura-effect/node/NodeTokenHasher"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -42,7 +43,8 @@ export const benchmark: Benchmark = {
       const context = yield* Layer.build(
         AppTokenSessions.layer({ capacity: keys + warmupKeys }).pipe(
           Layer.provide(transport.layer),
-          Layer.provide(NodeTokenHasher.layer)
+          Layer.provide(NodeTokenHasher.layer),
+          Layer.provide(SessionStore.layerNone)
         )
       )
       const sessions = Context.get(context, AppTokenSessions.AppTokenSessions)
@@ -55,7 +57,9 @@ export const benchmark: Benchmark = {
         yield* Layer.build(
           AppTokenSessions.layer({ capacity: keys }).pipe(
             Layer.provide(transport.layer),
-            Layer.provide(NodeTokenHasher.layer)
+            Layer.provide(NodeTokenHasher.layer),
+            Layer.provide(SessionStore.layerNone),
+            Layer.provide(SessionStore.layerNone)
           )
         ),
         AppTokenSessions.AppTokenSessions

@@ -9,6 +9,7 @@ import type * as AppTokenSession from "@kaltura-effect/core/AppTokenSession"
 import type * as KalturaApi from "@kaltura-effect/core/KalturaApi"
 import * as KalturaClient from "@kaltura-effect/core/KalturaClient"
 import * as KalturaConfig from "@kaltura-effect/core/KalturaConfig"
+import * as SessionStore from "@kaltura-effect/core/SessionStore"
 import * as NodeTokenHasher from "@kaltura-effect/node/NodeTokenHasher"
 import * as Layer from "effect/Layer"
 
@@ -33,5 +34,6 @@ export const session = (
 ): Layer.Layer<AppTokenSession.AppTokenSession, KalturaConfig.KalturaConfigError, HttpClient.HttpClient> =>
   KalturaClient.layerAppToken(tuning).pipe(
     Layer.provide(NodeTokenHasher.layer),
+    Layer.provide(SessionStore.layerNone),
     Layer.provide(KalturaConfig.layer(config))
   )

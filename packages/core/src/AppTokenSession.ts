@@ -37,6 +37,7 @@ import * as Machine from "./internal/sessionMachine.js"
 import * as KalturaApi from "./KalturaApi.js"
 import { KalturaConfig, type SessionType } from "./KalturaConfig.js"
 import type { KalturaCallError, KalturaSessionError } from "./KalturaError.js"
+import * as SessionStore from "./SessionStore.js"
 import * as TokenHasher from "./TokenHasher.js"
 import * as WidgetSession from "./WidgetSession.js"
 
@@ -68,6 +69,13 @@ export interface Session {
   readonly obtainedAt: number
   /** Counts sessions obtained by this service, starting at 1. */
   readonly generation: number
+  /**
+   * Where it came from: `kaltura` (obtained by this process) or `store` (obtained by another process and shared
+   * through the `SessionStore`).
+   *
+   * @since 0.2.0
+   */
+  readonly source: "kaltura" | "store"
 }
 
 /**
@@ -167,6 +175,20 @@ export interface Options {
    * @since 0.2.0
    */
   readonly maxDateSkew?: Duration.DurationInput | undefined
+  /**
+   * With a shared `SessionStore`: the longest a refresh lease is held, and how long a process with no valid KS waits
+   * for the holder's result (reading the store every `storePoll`) before it asks Kaltura itself. Default 30 seconds.
+   *
+   * @since 0.2.0
+   */
+  readonly storeLease?: Duration.DurationInput | undefined
+  /**
+   * With a shared `SessionStore`: how often a process waiting for the lease holder's result reads the store.
+   * Default 500 milliseconds.
+   *
+   * @since 0.2.0
+   */
+  readonly storePoll?: Duration.DurationInput | undefined
 }
 
 /**
@@ -184,11 +206,14 @@ export const defaults: {
   readonly retryMax: Duration.Duration
   readonly widgetExpiry: number
   readonly maxDateSkew: Duration.Duration
+  readonly storeLease: Duration.Duration
+  readonly storePoll: Duration.Duration
 } = Machine.defaults
 
 /**
- * Builds the session for the configured App Token on the services in context: the transport, the hasher and the
- * widget session service (step 1).
+ * Builds the session for the configured App Token on the services in context: the transport, the hasher, the
+ * widget session service (step 1) and the session store (`SessionStore.layerNone` for none; a shared store lets a
+ * fleet of processes share one KS and refresh it once).
  *
  * @since 0.1.0
  * @category Constructors
@@ -198,7 +223,12 @@ export const make = (
 ): Effect.Effect<
   Service,
   never,
-  KalturaConfig | KalturaApi.KalturaApi | TokenHasher.TokenHasher | WidgetSession.WidgetSession | Scope.Scope
+  | KalturaConfig
+  | KalturaApi.KalturaApi
+  | TokenHasher.TokenHasher
+  | WidgetSession.WidgetSession
+  | SessionStore.SessionStore
+  | Scope.Scope
 > =>
   Effect.gen(function*() {
     const scope = yield* Effect.scope
@@ -209,15 +239,16 @@ export const make = (
       widgetSession: yield* WidgetSession.WidgetSession,
       options,
       scope,
-      scheduler: yield* Scheduler.make(scope)
+      scheduler: yield* Scheduler.make(scope),
+      store: yield* SessionStore.SessionStore
     })
     yield* Effect.addFinalizer(() => driver.close)
     return driver.service
   })
 
 /**
- * The session as a layer. Requires the configuration, the transport, a hasher and the widget session service
- * (the Node package's `AppTokenLive` provides them all).
+ * The session as a layer. Requires the configuration, the transport, a hasher, the widget session service and the
+ * session store (the Node package's `AppTokenLive` provides them all, with no store).
  *
  * @since 0.1.0
  * @category Layers
@@ -227,7 +258,11 @@ export const layer = (
 ): Layer.Layer<
   AppTokenSession,
   never,
-  KalturaConfig | KalturaApi.KalturaApi | TokenHasher.TokenHasher | WidgetSession.WidgetSession
+  | KalturaConfig
+  | KalturaApi.KalturaApi
+  | TokenHasher.TokenHasher
+  | WidgetSession.WidgetSession
+  | SessionStore.SessionStore
 > => Layer.scoped(AppTokenSession, make(options))
 
 /**
@@ -270,7 +305,8 @@ export const layerTest = (session: {
         expiry: Math.floor((now + lifetime) / 1000),
         expiresAt: now + lifetime,
         obtainedAt: now,
-        generation: 1
+        generation: 1,
+        source: "kaltura"
       })
       const statusRef = yield* SubscriptionRef.make<Status>("Fresh")
       const refresh = Ref.updateAndGet(current, (s) => ({ ...s, generation: s.generation + 1 }))

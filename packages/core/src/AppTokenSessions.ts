@@ -32,6 +32,7 @@ import type * as Driver from "./internal/sessionDriver.js"
 import * as Widget from "./internal/widget.js"
 import * as KalturaApi from "./KalturaApi.js"
 import * as KalturaConfig from "./KalturaConfig.js"
+import * as SessionStore from "./SessionStore.js"
 import * as TokenHasher from "./TokenHasher.js"
 import * as WidgetSession from "./WidgetSession.js"
 
@@ -119,20 +120,26 @@ interface Identity {
 type Entry = Lru.Node<Driver.Driver>
 
 /**
- * Builds the keyed sessions on the `HttpClient` and `TokenHasher` in context. All keys share one timer (a scheduler
- * ordered by their next wake-up) and one transport per service URL and client tag.
+ * Builds the keyed sessions on the `HttpClient`, `TokenHasher` and `SessionStore` (`SessionStore.layerNone` for
+ * none) in context. All keys share one timer (a scheduler ordered by their next wake-up), one transport per service
+ * URL and client tag, and the store.
  *
  * @since 0.1.0
  * @category Constructors
  */
 export const make = (
   options?: Options
-): Effect.Effect<Service, never, HttpClient.HttpClient | TokenHasher.TokenHasher | Scope.Scope> =>
+): Effect.Effect<
+  Service,
+  never,
+  HttpClient.HttpClient | TokenHasher.TokenHasher | SessionStore.SessionStore | Scope.Scope
+> =>
   Effect.gen(function*() {
     const capacity = Math.max(1, options?.capacity ?? defaults.capacity)
     const idleMillis = Duration.toMillis(options?.idleTimeToLive ?? defaults.idleTimeToLive)
     const context = yield* Effect.context<HttpClient.HttpClient | TokenHasher.TokenHasher>()
     const hasher = Context.get(context, TokenHasher.TokenHasher)
+    const store = yield* SessionStore.SessionStore
     const scope = yield* Effect.scope
     const scheduler = yield* Scheduler.make(scope)
     const entries = new Lru.Lru<Driver.Driver>()
@@ -174,6 +181,7 @@ export const make = (
           options: options?.session,
           scope,
           scheduler,
+          store,
           onRelease: Effect.sync(() => draining.delete(driver)),
           metricLabels: keyedMetricLabels
         })
@@ -287,5 +295,8 @@ export const make = (
  */
 export const layer = (
   options?: Options
-): Layer.Layer<AppTokenSessions, never, HttpClient.HttpClient | TokenHasher.TokenHasher> =>
-  Layer.scoped(AppTokenSessions, make(options))
+): Layer.Layer<
+  AppTokenSessions,
+  never,
+  HttpClient.HttpClient | TokenHasher.TokenHasher | SessionStore.SessionStore
+> => Layer.scoped(AppTokenSessions, make(options))

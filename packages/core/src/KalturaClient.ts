@@ -23,6 +23,7 @@ import * as KalturaApiModule from "./KalturaApi.js"
 import { KalturaApi } from "./KalturaApi.js"
 import { KalturaConfig } from "./KalturaConfig.js"
 import { isExpiredOrRevokedKs, type KalturaApiError, KalturaDecodeError } from "./KalturaError.js"
+import type { SessionStore } from "./SessionStore.js"
 import type { TokenHasher } from "./TokenHasher.js"
 import * as WidgetSessionModule from "./WidgetSession.js"
 
@@ -301,7 +302,8 @@ export const layer: Layer.Layer<KalturaClient, never, AppTokenSession | KalturaA
 
 /**
  * The client and everything it stands on (transport, widget session, App Token session), built in one layer on the
- * configuration, a hasher and an `HttpClient`: what `NodeAppToken` uses. One layer instead of four keeps a short-lived
+ * configuration, a hasher, the session store (`SessionStore.layerNone` for none) and an `HttpClient`: what
+ * `NodeAppToken` uses. One layer instead of four keeps a short-lived
  * process's start cheap (Effect's layer machinery costs more than building these services).
  *
  * @since 0.2.0
@@ -309,11 +311,11 @@ export const layer: Layer.Layer<KalturaClient, never, AppTokenSession | KalturaA
  * @example
  * ```ts
  * import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
- * import { KalturaClient, KalturaConfig, TokenHasher } from "@kaltura-effect/core"
+ * import { KalturaClient, KalturaConfig, SessionStore, TokenHasher } from "@kaltura-effect/core"
  * import { Layer, Redacted } from "effect"
  *
  * const Kaltura = KalturaClient.layerAppToken().pipe(
- *   Layer.provide(Layer.mergeAll(TokenHasher.layer, FetchHttpClient.layer)),
+ *   Layer.provide(Layer.mergeAll(TokenHasher.layer, FetchHttpClient.layer, SessionStore.layerNone)),
  *   Layer.provideMerge(KalturaConfig.layer({ partnerId: 12345, appTokenId: "0_ab12cd34", token: Redacted.make("...") }))
  * )
  * ```
@@ -324,7 +326,7 @@ export const layerAppToken = (options?: {
 }): Layer.Layer<
   KalturaClient | AppTokenSession | WidgetSessionModule.WidgetSession | KalturaApi,
   never,
-  KalturaConfig | TokenHasher | HttpClient.HttpClient
+  KalturaConfig | TokenHasher | SessionStore | HttpClient.HttpClient
 > =>
   Layer.scopedContext(Effect.gen(function*() {
     const config = yield* KalturaConfig

@@ -1,6 +1,6 @@
 import { HttpClient, HttpClientResponse } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
-import { AppTokenSessions, KalturaConfig, TokenHasher } from "@kaltura-effect/core"
+import { AppTokenSessions, KalturaConfig, SessionStore, TokenHasher } from "@kaltura-effect/core"
 import { Deferred, Effect, Fiber, Layer, Redacted, Ref, TestClock } from "effect"
 import { identityOf } from "../src/internal/keys.js"
 
@@ -59,7 +59,9 @@ const withSessions = <A, E>(
   Effect.gen(function*() {
     const server = yield* makeServer
     const sessions = yield* AppTokenSessions.make(options).pipe(
-      Effect.provide(Layer.merge(Layer.succeed(HttpClient.HttpClient, server.client), TokenHasher.layer))
+      Effect.provide(
+        Layer.mergeAll(Layer.succeed(HttpClient.HttpClient, server.client), TokenHasher.layer, SessionStore.layerNone)
+      )
     )
     return yield* f(sessions, server)
   })

@@ -6,7 +6,7 @@
 import { HttpClient, HttpClientResponse } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
 import type { WidgetSession } from "@kaltura-effect/core"
-import { AppTokenSessions, KalturaError, TokenHasher } from "@kaltura-effect/core"
+import { AppTokenSessions, KalturaError, SessionStore, TokenHasher } from "@kaltura-effect/core"
 import {
   Cause,
   Clock,
@@ -274,7 +274,9 @@ const tenant = (partner: number) => ({
 
 const keyedSessions = (server: ReturnType<typeof slowServer>, options: AppTokenSessions.Options) =>
   AppTokenSessions.make(options).pipe(
-    Effect.provide(Layer.merge(Layer.succeed(HttpClient.HttpClient, server.client), TokenHasher.layer))
+    Effect.provide(
+      Layer.mergeAll(Layer.succeed(HttpClient.HttpClient, server.client), TokenHasher.layer, SessionStore.layerNone)
+    )
   )
 
 describe("keyed sessions under eviction pressure", () => {

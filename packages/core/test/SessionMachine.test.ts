@@ -9,6 +9,7 @@ import {
   close,
   defect,
   drive,
+  driveWith,
   eventsFor,
   get,
   getWith,
@@ -22,6 +23,10 @@ import {
   serviceForbidden,
   settled,
   situations,
+  storedSession as stored,
+  storeLeased,
+  storePolicy,
+  storeRead,
   success,
   summary,
   tick,
@@ -48,6 +53,11 @@ const table: Record<string, Record<string, string>> = {
     "settled: INVALID_KS": "- | - | Expired",
     "settled: defect": "- | - | Expired",
     "settled: stale flight": "- | - | Expired",
+    "store read: a newer session": "- | - | Expired",
+    "store read: the session held": "- | - | Expired",
+    "store read: miss": "- | - | Expired",
+    "lease: granted": "- | StoreRelease f0 | Expired",
+    "lease: held elsewhere": "- | - | Expired",
     "close: Evicted": "- | Release | Expired",
     "close: Closed": "- | - | Expired"
   },
@@ -66,6 +76,11 @@ const table: Record<string, Record<string, string>> = {
     "settled: INVALID_KS": "- | Complete f1 INVALID_KS, AttemptFailed permanent | Failed",
     "settled: defect": "- | Complete f1 Defect, AttemptFailed permanent | Failed",
     "settled: stale flight": "- | - | Expired",
+    "store read: a newer session": "- | - | Expired",
+    "store read: the session held": "- | - | Expired",
+    "store read: miss": "- | - | Expired",
+    "lease: granted": "- | StoreRelease f1 | Expired",
+    "lease: held elsewhere": "- | - | Expired",
     "close: Evicted": "- | - | Expired",
     "close: Closed": "- | Complete f1 Closed | Expired"
   },
@@ -84,6 +99,11 @@ const table: Record<string, Record<string, string>> = {
     "settled: INVALID_KS": "- | - | Fresh",
     "settled: defect": "- | - | Fresh",
     "settled: stale flight": "- | - | Fresh",
+    "store read: a newer session": "- | - | Fresh",
+    "store read: the session held": "- | - | Fresh",
+    "store read: miss": "- | - | Fresh",
+    "lease: granted": "- | StoreRelease f1 | Fresh",
+    "lease: held elsewhere": "- | - | Fresh",
     "close: Evicted": "- | Release | Expired",
     "close: Closed": "- | - | Expired"
   },
@@ -102,6 +122,11 @@ const table: Record<string, Record<string, string>> = {
     "settled: INVALID_KS": "- | - | Fresh",
     "settled: defect": "- | - | Fresh",
     "settled: stale flight": "- | - | Fresh",
+    "store read: a newer session": "- | - | Fresh",
+    "store read: the session held": "- | - | Fresh",
+    "store read: miss": "- | - | Fresh",
+    "lease: granted": "- | StoreRelease f1 | Fresh",
+    "lease: held elsewhere": "- | - | Fresh",
     "close: Evicted": "- | Release | Expired",
     "close: Closed": "- | - | Expired"
   },
@@ -120,6 +145,11 @@ const table: Record<string, Record<string, string>> = {
     "settled: INVALID_KS": "- | - | Refreshing",
     "settled: defect": "- | - | Refreshing",
     "settled: stale flight": "- | - | Refreshing",
+    "store read: a newer session": "- | - | Refreshing",
+    "store read: the session held": "- | - | Refreshing",
+    "store read: miss": "- | - | Refreshing",
+    "lease: granted": "- | StoreRelease f1 | Refreshing",
+    "lease: held elsewhere": "- | - | Refreshing",
     "close: Evicted": "- | Release | Expired",
     "close: Closed": "- | - | Expired"
   },
@@ -138,6 +168,11 @@ const table: Record<string, Record<string, string>> = {
     "settled: INVALID_KS": "- | - | Refreshing",
     "settled: defect": "- | - | Refreshing",
     "settled: stale flight": "- | - | Refreshing",
+    "store read: a newer session": "- | - | Refreshing",
+    "store read: the session held": "- | - | Refreshing",
+    "store read: miss": "- | - | Refreshing",
+    "lease: granted": "- | StoreRelease f1 | Refreshing",
+    "lease: held elsewhere": "- | - | Refreshing",
     "close: Evicted": "- | Release | Expired",
     "close: Closed": "- | - | Expired"
   },
@@ -156,6 +191,11 @@ const table: Record<string, Record<string, string>> = {
     "settled: INVALID_KS": "- | - | Expired",
     "settled: defect": "- | - | Expired",
     "settled: stale flight": "- | - | Expired",
+    "store read: a newer session": "- | - | Expired",
+    "store read: the session held": "- | - | Expired",
+    "store read: miss": "- | - | Expired",
+    "lease: granted": "- | StoreRelease f1 | Expired",
+    "lease: held elsewhere": "- | - | Expired",
     "close: Evicted": "- | Release | Expired",
     "close: Closed": "- | - | Expired"
   },
@@ -174,6 +214,11 @@ const table: Record<string, Record<string, string>> = {
     "settled: INVALID_KS": "- | - | Expired",
     "settled: defect": "- | - | Expired",
     "settled: stale flight": "- | - | Expired",
+    "store read: a newer session": "- | - | Expired",
+    "store read: the session held": "- | - | Expired",
+    "store read: miss": "- | - | Expired",
+    "lease: granted": "- | StoreRelease f2 | Expired",
+    "lease: held elsewhere": "- | - | Expired",
     "close: Evicted": "- | Complete f2 Evicted, Release | Expired",
     "close: Closed": "- | Complete f2 Closed | Expired"
   },
@@ -192,6 +237,11 @@ const table: Record<string, Record<string, string>> = {
     "settled: INVALID_KS": "- | - | Refreshing",
     "settled: defect": "- | - | Refreshing",
     "settled: stale flight": "- | - | Refreshing",
+    "store read: a newer session": "- | - | Refreshing",
+    "store read: the session held": "- | - | Refreshing",
+    "store read: miss": "- | - | Refreshing",
+    "lease: granted": "- | StoreRelease f3 | Refreshing",
+    "lease: held elsewhere": "- | - | Refreshing",
     "close: Evicted": "- | Complete f3 Evicted, Release | Expired",
     "close: Closed": "- | Complete f3 Closed | Expired"
   },
@@ -211,6 +261,11 @@ const table: Record<string, Record<string, string>> = {
     "settled: INVALID_KS": "- | FellBack, Acquire f2 | Refreshing",
     "settled: defect": "- | Complete f2 Defect, AttemptFailed permanent widget dropped | Failed",
     "settled: stale flight": "- | - | Refreshing",
+    "store read: a newer session": "- | - | Refreshing",
+    "store read: the session held": "- | - | Refreshing",
+    "store read: miss": "- | - | Refreshing",
+    "lease: granted": "- | StoreRelease f2 | Refreshing",
+    "lease: held elsewhere": "- | - | Refreshing",
     "close: Evicted": "- | - | Expired",
     "close: Closed": "- | Complete f2 Closed | Expired"
   },
@@ -230,6 +285,11 @@ const table: Record<string, Record<string, string>> = {
     "settled: INVALID_KS": "- | FellBack, Acquire f2 | Expired",
     "settled: defect": "- | Complete f2 Defect, AttemptFailed permanent widget dropped | Failed",
     "settled: stale flight": "- | - | Expired",
+    "store read: a newer session": "- | - | Expired",
+    "store read: the session held": "- | - | Expired",
+    "store read: miss": "- | - | Expired",
+    "lease: granted": "- | StoreRelease f2 | Expired",
+    "lease: held elsewhere": "- | - | Expired",
     "close: Evicted": "- | - | Expired",
     "close: Closed": "- | Complete f2 Closed | Expired"
   },
@@ -248,6 +308,11 @@ const table: Record<string, Record<string, string>> = {
     "settled: INVALID_KS": "- | - | Degraded",
     "settled: defect": "- | - | Degraded",
     "settled: stale flight": "- | - | Degraded",
+    "store read: a newer session": "- | - | Degraded",
+    "store read: the session held": "- | - | Degraded",
+    "store read: miss": "- | - | Degraded",
+    "lease: granted": "- | StoreRelease f2 | Degraded",
+    "lease: held elsewhere": "- | - | Degraded",
     "close: Evicted": "- | Release | Expired",
     "close: Closed": "- | - | Expired"
   },
@@ -266,6 +331,11 @@ const table: Record<string, Record<string, string>> = {
     "settled: INVALID_KS": "- | - | Degraded",
     "settled: defect": "- | - | Degraded",
     "settled: stale flight": "- | - | Degraded",
+    "store read: a newer session": "- | - | Degraded",
+    "store read: the session held": "- | - | Degraded",
+    "store read: miss": "- | - | Degraded",
+    "lease: granted": "- | StoreRelease f2 | Degraded",
+    "lease: held elsewhere": "- | - | Degraded",
     "close: Evicted": "- | Release | Expired",
     "close: Closed": "- | - | Expired"
   },
@@ -284,6 +354,11 @@ const table: Record<string, Record<string, string>> = {
     "settled: INVALID_KS": "- | - | Failed",
     "settled: defect": "- | - | Failed",
     "settled: stale flight": "- | - | Failed",
+    "store read: a newer session": "- | - | Failed",
+    "store read: the session held": "- | - | Failed",
+    "store read: miss": "- | - | Failed",
+    "lease: granted": "- | StoreRelease f2 | Failed",
+    "lease: held elsewhere": "- | - | Failed",
     "close: Evicted": "- | Release | Expired",
     "close: Closed": "- | - | Expired"
   },
@@ -302,6 +377,11 @@ const table: Record<string, Record<string, string>> = {
     "settled: INVALID_KS": "- | - | Failed",
     "settled: defect": "- | - | Failed",
     "settled: stale flight": "- | - | Failed",
+    "store read: a newer session": "- | - | Failed",
+    "store read: the session held": "- | - | Failed",
+    "store read: miss": "- | - | Failed",
+    "lease: granted": "- | StoreRelease f2 | Failed",
+    "lease: held elsewhere": "- | - | Failed",
     "close: Evicted": "- | Release | Expired",
     "close: Closed": "- | - | Expired"
   },
@@ -320,6 +400,11 @@ const table: Record<string, Record<string, string>> = {
     "settled: INVALID_KS": "- | - | Expired",
     "settled: defect": "- | - | Expired",
     "settled: stale flight": "- | - | Expired",
+    "store read: a newer session": "- | - | Expired",
+    "store read: the session held": "- | - | Expired",
+    "store read: miss": "- | - | Expired",
+    "lease: granted": "- | StoreRelease f1 | Expired",
+    "lease: held elsewhere": "- | - | Expired",
     "close: Evicted": "- | Release | Expired",
     "close: Closed": "- | - | Expired"
   },
@@ -338,6 +423,11 @@ const table: Record<string, Record<string, string>> = {
     "settled: INVALID_KS": "- | - | Failed",
     "settled: defect": "- | - | Failed",
     "settled: stale flight": "- | - | Failed",
+    "store read: a newer session": "- | - | Failed",
+    "store read: the session held": "- | - | Failed",
+    "store read: miss": "- | - | Failed",
+    "lease: granted": "- | StoreRelease f1 | Failed",
+    "lease: held elsewhere": "- | - | Failed",
     "close: Evicted": "- | Release | Expired",
     "close: Closed": "- | - | Expired"
   },
@@ -356,6 +446,11 @@ const table: Record<string, Record<string, string>> = {
     "settled: INVALID_KS": "- | - | Expired",
     "settled: defect": "- | - | Expired",
     "settled: stale flight": "- | - | Expired",
+    "store read: a newer session": "- | - | Expired",
+    "store read: the session held": "- | - | Expired",
+    "store read: miss": "- | - | Expired",
+    "lease: granted": "- | StoreRelease f1 | Expired",
+    "lease: held elsewhere": "- | - | Expired",
     "close: Evicted": "- | Release | Expired",
     "close: Closed": "- | - | Expired"
   },
@@ -374,6 +469,11 @@ const table: Record<string, Record<string, string>> = {
     "settled: INVALID_KS": "- | FellBack, Acquire f2 | Expired",
     "settled: defect": "- | Complete f2 Defect, Release | Expired",
     "settled: stale flight": "- | - | Expired",
+    "store read: a newer session": "- | - | Expired",
+    "store read: the session held": "- | - | Expired",
+    "store read: miss": "- | - | Expired",
+    "lease: granted": "- | StoreRelease f2 | Expired",
+    "lease: held elsewhere": "- | - | Expired",
     "close: Evicted": "- | - | Expired",
     "close: Closed": "- | Complete f2 Closed | Expired"
   },
@@ -392,8 +492,152 @@ const table: Record<string, Record<string, string>> = {
     "settled: INVALID_KS": "- | - | Expired",
     "settled: defect": "- | - | Expired",
     "settled: stale flight": "- | - | Expired",
+    "store read: a newer session": "- | - | Expired",
+    "store read: the session held": "- | - | Expired",
+    "store read: miss": "- | - | Expired",
+    "lease: granted": "- | StoreRelease f1 | Expired",
+    "lease: held elsewhere": "- | - | Expired",
     "close: Evicted": "- | - | Expired",
     "close: Closed": "- | - | Expired"
+  },
+  "store: initial": {
+    "get": "Await f1 | StoreRead f1 | Expired",
+    "refresh": "Await f1 | StoreRead f1 | Expired",
+    "getWith 500 s": "Await f1 | StoreRead f1 | Expired",
+    "getWith 2 h": "Await f1 | StoreRead f1 | Expired",
+    "tick": "- | - | Expired",
+    "invalidate": "- | Invalidated widget dropped | Expired",
+    "invalidate g1": "- | - | Expired",
+    "invalidate g9": "- | - | Expired",
+    "settled: success": "- | - | Expired",
+    "settled: 503": "- | - | Expired",
+    "settled: APP_TOKEN_NOT_ACTIVE": "- | - | Expired",
+    "settled: INVALID_KS": "- | - | Expired",
+    "settled: defect": "- | - | Expired",
+    "settled: stale flight": "- | - | Expired",
+    "store read: a newer session": "- | - | Expired",
+    "store read: the session held": "- | - | Expired",
+    "store read: miss": "- | - | Expired",
+    "lease: granted": "- | StoreRelease f0 | Expired",
+    "lease: held elsewhere": "- | - | Expired",
+    "close: Evicted": "- | Release | Expired",
+    "close: Closed": "- | - | Expired"
+  },
+  "store: first read": {
+    "get": "Await f1 | - | Expired",
+    "refresh": "Await f1 | - | Expired",
+    "getWith 500 s": "Await f1 | - | Expired",
+    "getWith 2 h": "Await f1 | - | Expired",
+    "tick": "- | - | Expired",
+    "invalidate": "- | Invalidated widget dropped | Expired",
+    "invalidate g1": "- | - | Expired",
+    "invalidate g9": "- | - | Expired",
+    "settled: success": "- | - | Expired",
+    "settled: 503": "- | - | Expired",
+    "settled: APP_TOKEN_NOT_ACTIVE": "- | - | Expired",
+    "settled: INVALID_KS": "- | - | Expired",
+    "settled: defect": "- | - | Expired",
+    "settled: stale flight": "- | - | Expired",
+    "store read: a newer session": "- | Complete f1 g1, Started from the store | Fresh",
+    "store read: the session held": "- | StoreLease f1 | Expired",
+    "store read: miss": "- | StoreLease f1 | Expired",
+    "lease: granted": "- | StoreRelease f1 | Expired",
+    "lease: held elsewhere": "- | - | Expired",
+    "close: Evicted": "- | Complete f1 Evicted, Release | Expired",
+    "close: Closed": "- | Complete f1 Closed | Expired"
+  },
+  "store: asking for the lease": {
+    "get": "Await f1 | - | Expired",
+    "refresh": "Await f1 | - | Expired",
+    "getWith 500 s": "Await f1 | - | Expired",
+    "getWith 2 h": "Await f1 | - | Expired",
+    "tick": "- | - | Expired",
+    "invalidate": "- | Invalidated widget dropped | Expired",
+    "invalidate g1": "- | - | Expired",
+    "invalidate g9": "- | - | Expired",
+    "settled: success": "- | - | Expired",
+    "settled: 503": "- | - | Expired",
+    "settled: APP_TOKEN_NOT_ACTIVE": "- | - | Expired",
+    "settled: INVALID_KS": "- | - | Expired",
+    "settled: defect": "- | - | Expired",
+    "settled: stale flight": "- | - | Expired",
+    "store read: a newer session": "- | - | Expired",
+    "store read: the session held": "- | - | Expired",
+    "store read: miss": "- | - | Expired",
+    "lease: granted": "- | Acquire f1 | Expired",
+    "lease: held elsewhere": "- | - | Expired",
+    "close: Evicted": "- | Complete f1 Evicted, Release | Expired",
+    "close: Closed": "- | Complete f1 Closed | Expired"
+  },
+  "store: waiting for another holder, no KS": {
+    "get": "Await f1 | - | Expired",
+    "refresh": "Await f1 | - | Expired",
+    "getWith 500 s": "Await f1 | - | Expired",
+    "getWith 2 h": "Await f1 | - | Expired",
+    "tick": "- | - | Expired",
+    "invalidate": "- | Invalidated widget dropped | Expired",
+    "invalidate g1": "- | - | Expired",
+    "invalidate g9": "- | - | Expired",
+    "settled: success": "- | - | Expired",
+    "settled: 503": "- | - | Expired",
+    "settled: APP_TOKEN_NOT_ACTIVE": "- | - | Expired",
+    "settled: INVALID_KS": "- | - | Expired",
+    "settled: defect": "- | - | Expired",
+    "settled: stale flight": "- | - | Expired",
+    "store read: a newer session": "- | - | Expired",
+    "store read: the session held": "- | - | Expired",
+    "store read: miss": "- | - | Expired",
+    "lease: granted": "- | StoreRelease f1 | Expired",
+    "lease: held elsewhere": "- | - | Expired",
+    "close: Evicted": "- | Complete f1 Evicted, Release | Expired",
+    "close: Closed": "- | Complete f1 Closed | Expired"
+  },
+  "store: acquiring under the lease": {
+    "get": "Await f1 | - | Expired",
+    "refresh": "Await f1 | - | Expired",
+    "getWith 500 s": "Await f1 | - | Expired",
+    "getWith 2 h": "Await f1 | - | Expired",
+    "tick": "- | - | Expired",
+    "invalidate": "- | Invalidated widget dropped | Expired",
+    "invalidate g1": "- | - | Expired",
+    "invalidate g9": "- | - | Expired",
+    "settled: success": "- | StoreWrite, StoreRelease f1, Complete f1 g1, Started | Fresh",
+    "settled: 503": "- | StoreRelease f1, Complete f1 KalturaHttpError, AttemptFailed transient | Expired",
+    "settled: APP_TOKEN_NOT_ACTIVE":
+      "- | StoreRelease f1, Complete f1 APP_TOKEN_NOT_ACTIVE, AttemptFailed permanent | Failed",
+    "settled: INVALID_KS": "- | StoreRelease f1, Complete f1 INVALID_KS, AttemptFailed permanent | Failed",
+    "settled: defect": "- | StoreRelease f1, Complete f1 Defect, AttemptFailed permanent | Failed",
+    "settled: stale flight": "- | - | Expired",
+    "store read: a newer session": "- | - | Expired",
+    "store read: the session held": "- | - | Expired",
+    "store read: miss": "- | - | Expired",
+    "lease: granted": "- | StoreRelease f1 | Expired",
+    "lease: held elsewhere": "- | - | Expired",
+    "close: Evicted": "- | - | Expired",
+    "close: Closed": "- | StoreRelease f1, Complete f1 Closed | Expired"
+  },
+  "store: fresh, refresh reading the store": {
+    "get": "Serve g1 | - | Refreshing",
+    "refresh": "Await f2 | - | Refreshing",
+    "getWith 500 s": "Await f2 | - | Refreshing",
+    "getWith 2 h": "Fail MinRemainingTooLong | - | Refreshing",
+    "tick": "- | - | Refreshing",
+    "invalidate": "- | StoreDelete, Invalidated widget dropped | Expired",
+    "invalidate g1": "- | StoreDelete, Invalidated | Expired",
+    "invalidate g9": "- | - | Refreshing",
+    "settled: success": "- | - | Refreshing",
+    "settled: 503": "- | - | Refreshing",
+    "settled: APP_TOKEN_NOT_ACTIVE": "- | - | Refreshing",
+    "settled: INVALID_KS": "- | - | Refreshing",
+    "settled: defect": "- | - | Refreshing",
+    "settled: stale flight": "- | - | Refreshing",
+    "store read: a newer session": "- | Complete f2 g2, Refreshed from the store | Fresh",
+    "store read: the session held": "- | StoreLease f2 | Refreshing",
+    "store read: miss": "- | StoreLease f2 | Refreshing",
+    "lease: granted": "- | StoreRelease f2 | Refreshing",
+    "lease: held elsewhere": "- | - | Refreshing",
+    "close: Evicted": "- | Complete f2 Evicted, Release | Expired",
+    "close: Closed": "- | Complete f2 Closed | Expired"
   }
 }
 
@@ -402,7 +646,7 @@ describe("the session machine: every event in every situation", () => {
     describe(situation.name, () => {
       for (const [name, event] of eventsFor(situation.state)) {
         it(name, () => {
-          const transition = Machine.step(policy, situation.state, event, situation.now)
+          const transition = Machine.step(situation.policy ?? policy, situation.state, event, situation.now)
           assert.strictEqual(summary(transition, situation.now), table[situation.name]?.[name])
         })
       }
@@ -659,5 +903,100 @@ describe("the session machine: closing", () => {
       const answer = Machine.step(policy, state, get, 11 * SECOND).commands[0]
       assert.isTrue(answer?._tag === "Reply" && answer.answer._tag === "Fail")
     }
+  })
+})
+
+describe("the session machine: a shared session store", () => {
+  const withStore = (...events: ReadonlyArray<readonly [Machine.Event, number]>) =>
+    driveWith(storePolicy, Machine.initial, ...events)
+
+  it("a cold start reads the store first and adopts a session another process stored: no request", () => {
+    const adopted = withStore([get, 0], [storeRead(1, stored(0)), 10])
+    assert.deepStrictEqual(commandsOf(adopted), ["Complete", "Obtained"])
+    assert.strictEqual(held(adopted.state).session.source, "store")
+    assert.strictEqual(held(adopted.state).session.expiresAt, 1000 * SECOND)
+    // its widget session comes with it: the next refresh is one round trip
+    assert.isDefined(adopted.state.widget)
+  })
+
+  it("a stored session's deadline comes from the server's expiry and the writer's clock offset", () => {
+    // the writer's server clock was 2 s ahead of its local clock
+    const entry = { ...stored(0), expiry: 1002, clockOffset: 2000 }
+    const adopted = withStore([get, 0], [storeRead(1, entry), 10])
+    assert.strictEqual(held(adopted.state).session.expiresAt, 1000 * SECOND)
+  })
+
+  it("a stored session inside its hard margin, or not newer than the one replaced, is not adopted", () => {
+    const late = withStore([get, 0], [storeRead(1, stored(0)), 950 * SECOND])
+    assert.deepStrictEqual(commandsOf(late), ["StoreLease"])
+    // a forced refresh must not get back the KS it replaces
+    const first = withStore([get, 0], [storeRead(1, undefined), 0], [storeLeased(1, true), 0], [
+      settled(1, success(0)),
+      0
+    ])
+    const again = driveWith(storePolicy, first.state, [refresh, 10 * SECOND], [
+      storeRead(2, { ...stored(0), expiry: held(first.state).session.expiry }),
+      10 * SECOND
+    ])
+    assert.deepStrictEqual(commandsOf(again), ["StoreLease"])
+  })
+
+  it("a session obtained under the lease is written to the store (with its widget session and clock offset)", () => {
+    const obtained = withStore([get, 0], [storeRead(1, undefined), 0], [storeLeased(1, true), 0], [
+      settled(1, success(0, { serverNow: 2000 })),
+      0
+    ])
+    const write = obtained.commands.find((command) => command._tag === "StoreWrite")
+    assert.isTrue(write?._tag === "StoreWrite")
+    if (write?._tag !== "StoreWrite") return
+    assert.strictEqual(write.session.expiry, held(obtained.state).session.expiry)
+    assert.strictEqual(write.session.expiry * 1000 - write.session.clockOffset, held(obtained.state).session.expiresAt)
+    assert.isDefined(write.session.widget)
+    assert.include(commandsOf(obtained), "StoreRelease")
+  })
+
+  it("with the lease elsewhere: read the store every 500 ms for the holder's result, for at most the lease's 30 s", () => {
+    const waiting = withStore([get, 0], [storeRead(1, undefined), 0], [storeLeased(1, false), 0])
+    assert.strictEqual(Machine.wakeAt(waiting.state, 0), 500)
+    const polled = driveWith(storePolicy, waiting.state, [tick, 500])
+    assert.deepStrictEqual(commandsOf(polled), ["StoreRead"])
+    // still nothing: wait on
+    const missed = driveWith(storePolicy, polled.state, [storeRead(1, undefined), 520])
+    assert.deepStrictEqual(commandsOf(missed), [])
+    assert.strictEqual(Machine.wakeAt(missed.state, 520), 1020)
+    // the holder's result arrives: adopted
+    const adopted = driveWith(storePolicy, missed.state, [tick, 1020], [storeRead(1, stored(900)), 1030])
+    assert.deepStrictEqual(commandsOf(adopted), ["Complete", "Obtained"])
+    // or the holder died: after the lease's time, acquire from Kaltura (without the lease)
+    const gaveUp = driveWith(storePolicy, missed.state, [tick, 30_100], [storeRead(1, undefined), 30_100])
+    assert.deepStrictEqual(commandsOf(gaveUp), ["Acquire"])
+    assert.isFalse(gaveUp.state.flight!.leased)
+  })
+
+  it("a stored widget session is used for our own acquisition when the stored session itself is not adoptable", () => {
+    const acquired = withStore([get, 0], [storeRead(1, stored(0)), 950 * SECOND], [storeLeased(1, true), 950 * SECOND])
+    const acquire = acquired.commands.find((command): command is Extract<Machine.Command, { _tag: "Acquire" }> =>
+      command._tag === "Acquire"
+    )
+    assert.isDefined(acquire?.widget)
+  })
+
+  it("invalidate and the re-auth path delete the store's entry if it still holds the dropped KS", () => {
+    const fresh = withStore([get, 0], [storeRead(1, stored(0)), 0])
+    const ks = held(fresh.state).session.ks
+    for (const event of [invalidate(), invalidate(1)]) {
+      const dropped = driveWith(storePolicy, fresh.state, [event, SECOND])
+      const deleted = dropped.commands.find((command) => command._tag === "StoreDelete")
+      assert.isTrue(deleted?._tag === "StoreDelete" && deleted.ks === ks)
+    }
+  })
+
+  it("closing gives the lease up, also one granted after the session closed", () => {
+    const acquiring = withStore([get, 0], [storeRead(1, undefined), 0], [storeLeased(1, true), 0])
+    assert.include(commandsOf(driveWith(storePolicy, acquiring.state, [close("Closed"), 10])), "StoreRelease")
+    const leasing = withStore([get, 0], [storeRead(1, undefined), 0], [close("Closed"), 5])
+    assert.deepStrictEqual(commandsOf(driveWith(storePolicy, leasing.state, [storeLeased(1, true), 10])), [
+      "StoreRelease"
+    ])
   })
 })

@@ -10,6 +10,7 @@ import type * as AppTokenSession from "@kaltura-effect/core/AppTokenSession"
 import type * as KalturaApi from "@kaltura-effect/core/KalturaApi"
 import * as KalturaClient from "@kaltura-effect/core/KalturaClient"
 import * as KalturaConfig from "@kaltura-effect/core/KalturaConfig"
+import * as SessionStore from "@kaltura-effect/core/SessionStore"
 import type * as WidgetSession from "@kaltura-effect/core/WidgetSession"
 import * as Layer from "effect/Layer"
 import * as NodeTokenHasher from "./NodeTokenHasher.js"
@@ -36,6 +37,13 @@ export type Services =
 export interface Tuning {
   readonly api?: KalturaApi.Options | undefined
   readonly session?: AppTokenSession.Options | undefined
+  /**
+   * A session store shared with other processes (`FileSessionStore.layer(...)`, `RedisSessionStore.layer(...)`), so
+   * that a fleet shares one KS and refreshes it once. Default: none.
+   *
+   * @since 0.2.0
+   */
+  readonly store?: Layer.Layer<SessionStore.SessionStore> | undefined
 }
 
 /**
@@ -49,7 +57,9 @@ export const layerFrom = <E, R>(
   tuning?: Tuning
 ): Layer.Layer<Services, E, R> =>
   KalturaClient.layerAppToken(tuning).pipe(
-    Layer.provide(Layer.merge(NodeTokenHasher.layer, NodeHttpClient.layerUndici)),
+    Layer.provide(
+      Layer.mergeAll(NodeTokenHasher.layer, NodeHttpClient.layerUndici, tuning?.store ?? SessionStore.layerNone)
+    ),
     Layer.provideMerge(config)
   )
 

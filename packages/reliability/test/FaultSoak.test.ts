@@ -9,6 +9,7 @@ import {
   KalturaApi,
   KalturaClient,
   KalturaConfig,
+  SessionStore,
   TokenHasher,
   WidgetSession
 } from "@kaltura-effect/core"
@@ -109,7 +110,8 @@ describe("fault soak", () => {
         return Context.make(KalturaConfig.KalturaConfig, settings).pipe(
           Context.add(KalturaApi.KalturaApi, api),
           Context.add(TokenHasher.TokenHasher, hasher),
-          Context.add(WidgetSession.WidgetSession, widgetSession)
+          Context.add(WidgetSession.WidgetSession, widgetSession),
+          Context.add(SessionStore.SessionStore, SessionStore.none)
         )
       }).pipe(Effect.provide(httpClient))
       const phase1Start = performance.now()

@@ -5,7 +5,7 @@
  */
 import { NodeHttpClient } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { AppTokenSession, AppTokenSessions, KalturaClient, KalturaConfig } from "@kaltura-effect/core"
+import { AppTokenSession, AppTokenSessions, KalturaClient, KalturaConfig, SessionStore } from "@kaltura-effect/core"
 import { NodeAppToken, NodeTokenHasher } from "@kaltura-effect/node"
 import { Results } from "@kaltura-effect/reliability"
 import { FakeKaltura, FakeKalturaFault } from "@kaltura-effect/testing"
@@ -143,7 +143,11 @@ describe("secrets", () => {
 
       // the keyed sessions
       const keyed = yield* Layer.build(
-        AppTokenSessions.layer().pipe(Layer.provide(NodeTokenHasher.layer), Layer.provide(NodeHttpClient.layerUndici))
+        AppTokenSessions.layer().pipe(
+          Layer.provide(NodeTokenHasher.layer),
+          Layer.provide(NodeHttpClient.layerUndici),
+          Layer.provide(SessionStore.layerNone)
+        )
       )
       const sessions = Context.get(keyed, AppTokenSessions.AppTokenSessions)
       yield* keep("keyed get")(sessions.get(optionsFor(fake, main)))

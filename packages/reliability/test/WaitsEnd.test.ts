@@ -11,6 +11,7 @@ import {
   AppTokenSessions,
   KalturaApi,
   KalturaConfig,
+  SessionStore,
   TokenHasher,
   WidgetSession
 } from "@kaltura-effect/core"
@@ -67,6 +68,7 @@ describe("every wait ends", () => {
       const keyedLayer = (capacity: number) =>
         AppTokenSessions.layer({ capacity, ...shortTuning({ api: { timeout: "5 seconds" } }) }).pipe(
           Layer.provide(NodeTokenHasher.layer),
+          Layer.provide(SessionStore.layerNone),
           Layer.provide(NodeHttpClient.layerUndici)
         )
 
@@ -147,7 +149,7 @@ describe("every wait ends", () => {
         )
         const layer = AppTokenSession.layer(tuning.session).pipe(
           Layer.provide(WidgetSession.layer),
-          Layer.provide(Layer.mergeAll(api, config, dying))
+          Layer.provide(Layer.mergeAll(api, config, dying, SessionStore.layerNone))
         )
         const session = Context.get(yield* Layer.build(layer), AppTokenSession.AppTokenSession)
         const outcomes = yield* Effect.all(Array.from({ length: 20 }, () => outcomeOf(session.get)), {

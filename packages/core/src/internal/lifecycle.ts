@@ -4,6 +4,7 @@
  *
  * Internal to the package: not part of its public API.
  */
+import * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import * as MetricLabel from "effect/MetricLabel"
 import * as Option from "effect/Option"
@@ -11,6 +12,7 @@ import type * as Scope from "effect/Scope"
 import type { Options } from "../AppTokenSession.js"
 import type * as KalturaApi from "../KalturaApi.js"
 import type { KalturaSettings } from "../KalturaConfig.js"
+import * as SessionStore from "../SessionStore.js"
 import type * as TokenHasher from "../TokenHasher.js"
 import type * as WidgetSession from "../WidgetSession.js"
 import * as Acquire from "./acquire.js"
@@ -30,15 +32,24 @@ export const make = (deps: {
   readonly options: Options | undefined
   readonly scope: Scope.Scope
   readonly scheduler: Scheduler.Scheduler
+  /** The shared session store; `SessionStore.none` for none. */
+  readonly store: SessionStore.Service
   /** Run once an evicted session has nothing left to do. */
   readonly onRelease?: Effect.Effect<void> | undefined
   /** Labels of the session's metrics. Default: `partner_id` and `app_token_id`. */
   readonly metricLabels?: ReadonlyArray<MetricLabel.MetricLabel> | undefined
 }): Effect.Effect<Driver.Driver> => {
   const { options, settings } = deps
+  const store = deps.store === SessionStore.none ? undefined : deps.store
   const policy = Machine.policyOf(
-    { partnerId: settings.partnerId, appTokenId: settings.appTokenId, expiry: Option.getOrUndefined(settings.expiry) },
-    options
+    {
+      partnerId: settings.partnerId,
+      appTokenId: settings.appTokenId,
+      widgetId: settings.widgetId,
+      expiry: Option.getOrUndefined(settings.expiry)
+    },
+    options,
+    store !== undefined
   )
   return Driver.make({
     policy,
@@ -52,6 +63,12 @@ export const make = (deps: {
     scope: deps.scope,
     scheduler: deps.scheduler,
     onRelease: deps.onRelease,
+    store: store === undefined ? undefined : {
+      read: store.read(settings),
+      write: (session) => store.write(settings, session),
+      deleteIfSame: (ks) => store.deleteIfSame(settings, ks),
+      lease: (ttlMillis) => store.lease(settings, Duration.millis(ttlMillis))
+    },
     metricLabels: deps.metricLabels ?? [
       MetricLabel.make("partner_id", String(settings.partnerId)),
       MetricLabel.make("app_token_id", settings.appTokenId)

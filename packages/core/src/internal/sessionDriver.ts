@@ -14,20 +14,32 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as Metric from "effect/Metric"
 import * as MetricLabel from "effect/MetricLabel"
+import * as Option from "effect/Option"
 import * as PubSub from "effect/PubSub"
 import * as Random from "effect/Random"
+import type * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type { AppTokenSessionError, Service, Session, Status } from "../AppTokenSession.js"
 import { scrub } from "../KalturaError.js"
 import * as KalturaMetrics from "../KalturaMetrics.js"
+import type { Lease, StoredSession } from "../SessionStore.js"
 import type { Acquire } from "./acquire.js"
 import { fingerprint } from "./fingerprint.js"
 import type * as Scheduler from "./scheduler.js"
 import * as Machine from "./sessionMachine.js"
 import { withoutCallerSpan } from "./tracing.js"
+
+/** A `SessionStore` bound to one session's settings. */
+export interface BoundStore {
+  readonly read: Effect.Effect<Option.Option<StoredSession>>
+  readonly write: (session: StoredSession) => Effect.Effect<boolean>
+  readonly deleteIfSame: (ks: Redacted.Redacted<string>) => Effect.Effect<boolean>
+  readonly lease: (ttlMillis: number) => Effect.Effect<Option.Option<Lease>>
+}
 
 /** A session and the handles to end it. */
 export interface Driver {
@@ -63,6 +75,8 @@ export const make = (deps: {
   readonly scheduler: Scheduler.Scheduler
   readonly onRelease?: Effect.Effect<void> | undefined
   readonly metricLabels: ReadonlyArray<MetricLabel.MetricLabel>
+  /** The shared session store, bound to this session's settings (none: the policy says `store: false`). */
+  readonly store?: BoundStore | undefined
 }): Effect.Effect<Driver> =>
   Effect.sync(() => {
     const { policy, scope } = deps
@@ -75,6 +89,19 @@ export const make = (deps: {
     let state = Machine.initial
     const lock = Effect.unsafeMakeSemaphore(1)
     const waiters = new Map<number, Deferred.Deferred<Machine.FlightResult>>()
+    const leases = new Map<number, Lease>()
+    const store = deps.store
+    // a store operation: bounded and never failing (the store degrades to a miss), in the session's scope
+    const background = (effect: Effect.Effect<unknown>) =>
+      Effect.asVoid(Effect.forkIn(withoutCallerSpan(Effect.interruptible(effect)), scope))
+    // A store update (write, delete, lease release): not tied to the scope, and awaited by `close`, so that a process
+    // that gets a KS and exits at once (a CLI) still leaves it in the store. Each is bounded by the store's timeout.
+    const unsettled = new Set<Fiber.RuntimeFiber<unknown>>()
+    const settled = (effect: Effect.Effect<unknown>) =>
+      Effect.map(Effect.forkDaemon(withoutCallerSpan(Effect.interruptible(effect))), (fiber) => {
+        unsettled.add(fiber)
+        fiber.addObserver(() => unsettled.delete(fiber))
+      })
     const timer = deps.scheduler.timer(Effect.suspend(() => Effect.asVoid(transition({ _tag: "Tick" }))))
     let published: Status = "Expired"
     let statusHub: PubSub.PubSub<Status> | undefined
@@ -105,6 +132,7 @@ export const make = (deps: {
             rotationHub === undefined ? Effect.void : PubSub.publish(rotationHub, session),
             log("Debug", replaced ? "Kaltura session refreshed" : "Kaltura session obtained", {
               generation: session.generation,
+              source: session.source,
               ks: fingerprint(session.ks),
               expires_in_seconds: Math.round((session.expiresAt - now) / 1000)
             })
@@ -146,6 +174,32 @@ export const make = (deps: {
             )
         case "Release":
           return deps.onRelease === undefined ? Effect.void : Effect.asVoid(Effect.forkDaemon(deps.onRelease))
+        case "StoreRead":
+          return store === undefined ? Effect.void : background(
+            Effect.flatMap(Effect.zip(store.read, Random.next), ([entry, random]) =>
+              transition({
+                _tag: "StoreRead",
+                flightId: command.flightId,
+                entry: Option.getOrUndefined(entry),
+                random
+              }))
+          )
+        case "StoreLease":
+          return store === undefined ? Effect.void : background(
+            Effect.flatMap(store.lease(policy.leaseTtl), (lease) => {
+              if (Option.isSome(lease)) leases.set(command.flightId, lease.value)
+              return transition({ _tag: "StoreLeased", flightId: command.flightId, leased: Option.isSome(lease) })
+            })
+          )
+        case "StoreRelease": {
+          const lease = leases.get(command.flightId)
+          leases.delete(command.flightId)
+          return lease === undefined ? Effect.void : settled(lease.release)
+        }
+        case "StoreWrite":
+          return store === undefined ? Effect.void : settled(store.write(command.session))
+        case "StoreDelete":
+          return store === undefined ? Effect.void : settled(store.deleteIfSame(command.ks))
       }
     }
 
@@ -316,7 +370,8 @@ export const make = (deps: {
           Effect.suspend(() =>
             Effect.all([
               statusHub === undefined ? Effect.void : PubSub.shutdown(statusHub),
-              rotationHub === undefined ? Effect.void : PubSub.shutdown(rotationHub)
+              rotationHub === undefined ? Effect.void : PubSub.shutdown(rotationHub),
+              unsettled.size === 0 ? Effect.void : Fiber.awaitAll(Array.from(unsettled))
             ], { discard: true })
           )
         )

@@ -14,6 +14,7 @@ import * as Redacted from "effect/Redacted"
 import type { AppTokenSessionError, Options, Session, Status } from "../AppTokenSession.js"
 import type { Response } from "../KalturaApi.js"
 import { KalturaSessionError, KnownCode } from "../KalturaError.js"
+import type { StoredSession } from "../SessionStore.js"
 import type { WidgetSessionInfo } from "../WidgetSession.js"
 import type { SessionInfo } from "./schemas.js"
 
@@ -25,6 +26,8 @@ import type { SessionInfo } from "./schemas.js"
 export interface Policy {
   readonly partnerId: number
   readonly appTokenId: string
+  /** The widget stored widget sessions are for. */
+  readonly widgetId: string
   /** The lifetime requested from the server, if any. */
   readonly requestedLifetime: number | undefined
   readonly windowMin: number
@@ -39,6 +42,12 @@ export interface Policy {
   readonly widgetExpiry: number
   /** A `Date` header further than this from the local clock is ignored. */
   readonly maxDateSkew: number
+  /** Whether a session store is consulted and written (`SessionStore`, not `SessionStore.none`). */
+  readonly store: boolean
+  /** How long a refresh lease is held at most, and how long a process without a KS waits for its holder. */
+  readonly leaseTtl: number
+  /** How often a process waiting for another holder's result reads the store. */
+  readonly storePoll: number
 }
 
 /** The defaults of {@link Options}. */
@@ -50,7 +59,9 @@ export const defaults = {
   retryBase: Duration.seconds(2),
   retryMax: Duration.minutes(5),
   widgetExpiry: 86400,
-  maxDateSkew: Duration.minutes(10)
+  maxDateSkew: Duration.minutes(10),
+  storeLease: Duration.seconds(30),
+  storePoll: Duration.millis(500)
 } as const
 
 const hardMarginFraction = 0.1
@@ -59,14 +70,21 @@ const millisOf = (input: Duration.DurationInput) => Duration.toMillis(input)
 
 /** Resolves the options of one session. */
 export const policyOf = (
-  settings: { readonly partnerId: number; readonly appTokenId: string; readonly expiry: number | undefined },
-  options: Options | undefined
+  settings: {
+    readonly partnerId: number
+    readonly appTokenId: string
+    readonly widgetId?: string | undefined
+    readonly expiry: number | undefined
+  },
+  options: Options | undefined,
+  store = false
 ): Policy => {
   const window = options?.refreshWindow ?? defaults.refreshWindow
   const windowMin = clampFraction(window.min)
   return {
     partnerId: settings.partnerId,
     appTokenId: settings.appTokenId,
+    widgetId: settings.widgetId ?? `_${settings.partnerId}`,
     requestedLifetime: settings.expiry === undefined ? undefined : settings.expiry * 1000,
     windowMin,
     windowMax: Math.max(windowMin, clampFraction(window.max)),
@@ -76,7 +94,10 @@ export const policyOf = (
     retryBase: millisOf(options?.retryBase ?? defaults.retryBase),
     retryMax: millisOf(options?.retryMax ?? defaults.retryMax),
     widgetExpiry: options?.widgetExpiry ?? defaults.widgetExpiry,
-    maxDateSkew: millisOf(options?.maxDateSkew ?? defaults.maxDateSkew)
+    maxDateSkew: millisOf(options?.maxDateSkew ?? defaults.maxDateSkew),
+    store,
+    leaseTtl: millisOf(options?.storeLease ?? defaults.storeLease),
+    storePoll: Math.max(1, millisOf(options?.storePoll ?? defaults.storePoll))
   }
 }
 
@@ -94,15 +115,29 @@ export interface Held {
   readonly lifetime: number
   readonly refreshAt: number
   readonly hardAt: number
+  /** Server time minus local time measured when it was obtained (0 without a usable `Date` header), for the store. */
+  readonly clockOffset: number
 }
 
-/** The one attempt to obtain a session, scheduled or running. */
+/**
+ * Where a flight is: `scheduled` (waiting out the minimum interval), `reading` the store, `leasing` (asking the store
+ * for the refresh lease), `waiting` for another holder of the lease (reading the store now and then), `acquiring`
+ * from Kaltura.
+ */
+export type Stage = "scheduled" | "reading" | "leasing" | "waiting" | "acquiring"
+
+/** The one attempt to obtain a session. */
 export interface Flight {
   readonly id: number
-  /** When the acquisition starts: later than now while it waits out the minimum interval. */
+  /** When the attempt starts: later than now while it waits out the minimum interval. */
   readonly startAt: number
-  readonly running: boolean
-  /** The widget session the running acquisition reuses, if any. */
+  readonly stage: Stage
+  /** We hold the store's refresh lease: released when the flight ends. */
+  readonly leased: boolean
+  /** While `waiting`: the next store read, and when to stop waiting and acquire from Kaltura. */
+  readonly pollAt: number | undefined
+  readonly waitUntil: number | undefined
+  /** The widget session the acquisition reuses, if any. */
   readonly widget: WidgetSessionInfo | undefined
   /** The reused widget KS was rejected with `INVALID_KS` and this flight started again with a new one. */
   readonly fellBack: boolean
@@ -135,6 +170,8 @@ export interface State {
   readonly generation: number
   /** The lifetime the server granted last, for `getWith`'s "no session can live that long". */
   readonly grantedLifetime: number | undefined
+  /** The server expiry of the last session held (kept after an invalidation): the store must offer a newer one. */
+  readonly lastExpiry: number | undefined
   readonly nextFlightId: number
   readonly warnedNoDate: boolean
   readonly warnedDateSkew: boolean
@@ -151,6 +188,7 @@ export const initial: State = {
   widget: undefined,
   generation: 0,
   grantedLifetime: undefined,
+  lastExpiry: undefined,
   nextFlightId: 1,
   warnedNoDate: false,
   warnedDateSkew: false
@@ -186,6 +224,15 @@ export type Event =
   | { readonly _tag: "Invalidate"; readonly generation: number | undefined }
   /** An acquisition ended; `random` is uniform in [0, 1), for the refresh point or the backoff jitter. */
   | { readonly _tag: "Settled"; readonly flightId: number; readonly outcome: Outcome; readonly random: number }
+  /** The store answered a read (`random`: for the refresh point of a session adopted from it). */
+  | {
+    readonly _tag: "StoreRead"
+    readonly flightId: number
+    readonly entry: StoredSession | undefined
+    readonly random: number
+  }
+  /** The store answered a lease request: `leased`, or another process holds it. */
+  | { readonly _tag: "StoreLeased"; readonly flightId: number; readonly leased: boolean }
   | { readonly _tag: "Close"; readonly reason: ClosedReason }
 
 /** The answer to a demand. */
@@ -212,6 +259,16 @@ export type Command =
   /** Hand the flight's result to its waiters. */
   | { readonly _tag: "Complete"; readonly flightId: number; readonly result: FlightResult }
   | { readonly _tag: "Obtained"; readonly session: Session; readonly replaced: boolean }
+  /** Read the store for the flight (answered with `StoreRead`). */
+  | { readonly _tag: "StoreRead"; readonly flightId: number }
+  /** Ask the store for the refresh lease (answered with `StoreLeased`). */
+  | { readonly _tag: "StoreLease"; readonly flightId: number }
+  /** Give the flight's lease up. */
+  | { readonly _tag: "StoreRelease"; readonly flightId: number }
+  /** Write a session obtained from Kaltura to the store (if newer than what it holds). */
+  | { readonly _tag: "StoreWrite"; readonly session: StoredSession }
+  /** Delete the store's entry if it still holds `ks` (the rejected or invalidated KS). */
+  | { readonly _tag: "StoreDelete"; readonly ks: Redacted.Redacted<string> }
   | {
     readonly _tag: "AttemptFailed"
     readonly error: AppTokenSessionError
@@ -270,7 +327,9 @@ export const wakeAt = (state: State, now: number): number | undefined => {
   const consider = (at: number) => {
     next = Math.min(next, Math.max(at, now))
   }
-  if (state.flight !== undefined && !state.flight.running) consider(state.flight.startAt)
+  const flight = state.flight
+  if (flight?.stage === "scheduled") consider(flight.startAt)
+  if (flight?.stage === "waiting") consider(flight.pollAt!)
   const attempt = nextAttemptAt(state, now)
   if (attempt !== undefined) consider(attempt)
   if (held !== undefined && (state.flight !== undefined || state.failure?.permanent === false)) {
@@ -350,11 +409,20 @@ const reusableWidget = (policy: Policy, state: State, at: number): WidgetSession
   return at < widget.validUntil - hardMarginOf(policy, lifetime) ? widget : undefined
 }
 
-/** Starts the flight's acquisition now. */
-const begin = (policy: Policy, state: State, flight: Flight, now: number): Transition => {
+/** Starts the flight now: with a store, by reading it; without, by acquiring from Kaltura. */
+const begin = (policy: Policy, state: State, flight: Flight, now: number): Transition =>
+  policy.store
+    ? {
+      state: { ...state, flight: { ...flight, stage: "reading" } },
+      commands: [{ _tag: "StoreRead", flightId: flight.id }]
+    }
+    : acquiring(policy, state, flight, now)
+
+/** Acquires from Kaltura, reusing a widget session that is still safely valid. */
+const acquiring = (policy: Policy, state: State, flight: Flight, now: number): Transition => {
   const widget = reusableWidget(policy, state, now)
   return {
-    state: { ...state, flight: { ...flight, running: true, widget } },
+    state: { ...state, flight: { ...flight, stage: "acquiring", widget, pollAt: undefined } },
     commands: [{ _tag: "Acquire", flightId: flight.id, widget }]
   }
 }
@@ -365,7 +433,10 @@ const newFlight = (policy: Policy, state: State, now: number): Transition => {
   const flight: Flight = {
     id: state.nextFlightId,
     startAt,
-    running: false,
+    stage: "scheduled",
+    leased: false,
+    pollAt: undefined,
+    waitUntil: undefined,
     widget: undefined,
     fellBack: false,
     widgetDropped: false
@@ -431,20 +502,32 @@ const onDemand = (policy: Policy, state: State, demand: Demand, now: number): Tr
 const onTick = (policy: Policy, state: State, now: number): Transition => {
   const flight = state.flight
   if (flight !== undefined) {
-    return !flight.running && now >= flight.startAt ? begin(policy, state, flight, now) : unchanged(state)
+    if (flight.stage === "scheduled" && now >= flight.startAt) return begin(policy, state, flight, now)
+    // waiting for another holder of the lease: read the store again
+    if (flight.stage === "waiting" && now >= flight.pollAt!) {
+      return {
+        state: { ...state, flight: { ...flight, stage: "reading", pollAt: undefined } },
+        commands: [{ _tag: "StoreRead", flightId: flight.id }]
+      }
+    }
+    return unchanged(state)
   }
   const due = nextAttemptAt(state, now)
   // rules 6 and 8: the proactive refresh, and background retries with backoff after a transient failure
   return due !== undefined && now >= due ? newFlight(policy, state, now) : unchanged(state)
 }
 
-const onInvalidate = (state: State, generation: number | undefined): Transition => {
+const onInvalidate = (policy: Policy, state: State, generation: number | undefined): Transition => {
+  // the store's entry goes too if it still holds the KS dropped here (and the widget KS with it)
+  const deleted: ReadonlyArray<Command> = policy.store && state.held !== undefined
+    ? [{ _tag: "StoreDelete", ks: state.held.session.ks }]
+    : []
   if (generation !== undefined) {
     // the re-auth path (rule 12): only the generation the failed call used, and the widget session is kept
     if (state.held === undefined || state.held.session.generation !== generation) return unchanged(state)
     return {
       state: { ...state, held: undefined },
-      commands: [{ _tag: "Invalidated", generation, widgetDropped: false }]
+      commands: [...deleted, { _tag: "Invalidated", generation, widgetDropped: false }]
     }
   }
   return {
@@ -454,7 +537,7 @@ const onInvalidate = (state: State, generation: number | undefined): Transition 
       widget: undefined,
       flight: state.flight && { ...state.flight, widgetDropped: true }
     },
-    commands: [{ _tag: "Invalidated", generation: state.held?.session.generation, widgetDropped: true }]
+    commands: [...deleted, { _tag: "Invalidated", generation: state.held?.session.generation, widgetDropped: true }]
   }
 }
 
@@ -497,8 +580,6 @@ const admit = (
   }
   if (!(lifetime > 0)) return { error: invalidSession("the session had already expired when it arrived") }
   const expiresAt = sentAt + lifetime
-  const hardAt = Math.round(expiresAt - hardMarginOf(policy, lifetime))
-  const fraction = policy.windowMin + random * (policy.windowMax - policy.windowMin)
   const session: Session = {
     ks: Redacted.make(result.ks),
     partnerId: result.partnerId,
@@ -509,13 +590,78 @@ const admit = (
     expiry: result.expiry,
     expiresAt,
     obtainedAt: sentAt,
-    generation: state.generation + 1
+    generation: state.generation + 1,
+    source: "kaltura"
   }
+  return { held: schedule(policy, session, random), ignoredDate }
+}
+
+/** Rule 3: the refresh point, a random fraction of the lifetime, never later than the hard margin. */
+const schedule = (policy: Policy, session: Session, random: number): Held => {
+  const lifetime = session.expiresAt - session.obtainedAt
+  const hardAt = Math.round(session.expiresAt - hardMarginOf(policy, lifetime))
+  const fraction = policy.windowMin + random * (policy.windowMax - policy.windowMin)
   return {
-    held: { session, lifetime, refreshAt: Math.min(Math.round(sentAt + lifetime * fraction), hardAt), hardAt },
-    ignoredDate
+    session,
+    lifetime,
+    refreshAt: Math.min(Math.round(session.obtainedAt + lifetime * fraction), hardAt),
+    hardAt,
+    // what a reader elsewhere subtracts from the server's expiry to get this deadline on its own clock
+    clockOffset: session.expiry * 1000 - session.expiresAt
   }
 }
+
+/**
+ * A session another process stored, if it is worth adopting: for this partner, before its hard margin on our clock
+ * (its deadline derived from the server's expiry and the writer's clock offset), and newer than the last session we
+ * held (a forced refresh must not get back the KS it replaces).
+ */
+const adoptable = (policy: Policy, state: State, entry: StoredSession, random: number, now: number) => {
+  if (entry.partnerId !== policy.partnerId) return undefined
+  if (state.lastExpiry !== undefined && entry.expiry <= state.lastExpiry) return undefined
+  const expiresAt = entry.expiry * 1000 - entry.clockOffset
+  if (!(expiresAt > entry.obtainedAt)) return undefined
+  const held = schedule(policy, {
+    ks: entry.ks,
+    partnerId: entry.partnerId,
+    appTokenId: policy.appTokenId,
+    userId: entry.userId,
+    sessionType: entry.sessionType,
+    privileges: entry.privileges,
+    expiry: entry.expiry,
+    expiresAt,
+    obtainedAt: entry.obtainedAt,
+    generation: state.generation + 1,
+    source: "store"
+  }, random)
+  return now < held.hardAt ? held : undefined
+}
+
+/** A stored widget session as this process uses it. */
+const widgetOf = (policy: Policy, entry: StoredSession): WidgetSessionInfo | undefined =>
+  entry.widget === undefined ? undefined : {
+    ks: entry.widget.ks,
+    partnerId: entry.partnerId,
+    widgetId: policy.widgetId,
+    expiry: entry.widget.expiry,
+    obtainedAt: entry.widget.obtainedAt,
+    validUntil: entry.widget.validUntil
+  }
+
+/** What the store keeps of a session obtained here. */
+const toStored = (held: Held, widget: WidgetSessionInfo | undefined): StoredSession => ({
+  ks: held.session.ks,
+  partnerId: held.session.partnerId,
+  userId: held.session.userId,
+  sessionType: held.session.sessionType,
+  privileges: held.session.privileges,
+  expiry: held.session.expiry,
+  clockOffset: held.clockOffset,
+  obtainedAt: held.session.obtainedAt,
+  widget: widget === undefined
+    ? undefined
+    : { ks: widget.ks, expiry: widget.expiry, obtainedAt: widget.obtainedAt, validUntil: widget.validUntil }
+})
 
 /** Rule 8: jittered exponential backoff, never sooner than the minimum interval. */
 const backoff = (policy: Policy, failures: number, random: number) =>
@@ -526,10 +672,22 @@ const backoff = (policy: Policy, failures: number, random: number) =>
     )
   )
 
-const succeeded = (state: State, flight: Flight, admitted: Admitted, widget: WidgetSessionInfo): Transition => {
-  const { held, ignoredDate } = admitted
+/**
+ * A new session held: from Kaltura (`admitted`, its widget session; written to the store, the lease given up) or
+ * adopted from the store.
+ */
+const succeeded = (
+  policy: Policy,
+  state: State,
+  flight: Flight,
+  held: Held,
+  widget: WidgetSessionInfo | undefined,
+  ignoredDate: DateIgnored | undefined
+): Transition => {
   const previous = state.held
   const replaced = previous !== undefined && previous.session.expiresAt > held.session.obtainedAt
+  const kept = flight.widgetDropped ? undefined : widget ?? state.widget
+  const fromKaltura = held.session.source === "kaltura"
   return {
     state: {
       ...state,
@@ -537,19 +695,26 @@ const succeeded = (state: State, flight: Flight, admitted: Admitted, widget: Wid
       flight: undefined,
       failure: undefined,
       consecutiveFailures: 0,
-      widget: flight.widgetDropped ? undefined : widget,
+      widget: kept,
       generation: held.session.generation,
       grantedLifetime: held.lifetime,
+      lastExpiry: held.session.expiry,
       warnedNoDate: state.warnedNoDate || (ignoredDate !== undefined && ignoredDate.skew === undefined),
       warnedDateSkew: state.warnedDateSkew || (ignoredDate !== undefined && ignoredDate.skew !== undefined)
     },
     commands: [
       ...(ignoredDate === undefined ? [] : [ignoredDate]),
+      ...(policy.store && fromKaltura ? [{ _tag: "StoreWrite", session: toStored(held, kept) } as const] : []),
+      ...released(flight),
       { _tag: "Complete", flightId: flight.id, result: { _tag: "Obtained", session: held.session } },
       { _tag: "Obtained", session: held.session, replaced }
     ]
   }
 }
+
+/** The lease of a flight that ends, given up. */
+const released = (flight: Flight): ReadonlyArray<Command> =>
+  flight.leased ? [{ _tag: "StoreRelease", flightId: flight.id }] : []
 
 const failed = (
   policy: Policy,
@@ -579,6 +744,7 @@ const failed = (
       widget: permanent ? undefined : state.widget
     },
     commands: [
+      ...released(flight),
       {
         _tag: "Complete",
         flightId: flight.id,
@@ -596,14 +762,14 @@ const onSettled = (
   now: number
 ): Transition => {
   const flight = state.flight
-  if (flight === undefined || flight.id !== event.flightId || !flight.running) return unchanged(state)
+  if (flight === undefined || flight.id !== event.flightId || flight.stage !== "acquiring") return unchanged(state)
   const { outcome, random } = event
   switch (outcome._tag) {
     case "Success": {
       const admitted = admit(policy, state, outcome.response, random)
       return "error" in admitted
         ? failed(policy, state, flight, admitted.error, random, now, undefined)
-        : succeeded(state, flight, admitted, outcome.widget)
+        : succeeded(policy, state, flight, admitted.held, outcome.widget, admitted.ignoredDate)
     }
     case "Failure": {
       const error = outcome.error
@@ -629,17 +795,67 @@ const onSettled = (
   }
 }
 
+/**
+ * The store answered a read: adopt a session stored by another process if it is worth it; otherwise take the refresh
+ * lease (a first read) or, waiting for another holder, read again later until the wait is over, then acquire.
+ */
+const onStoreRead = (
+  policy: Policy,
+  state: State,
+  event: Extract<Event, { readonly _tag: "StoreRead" }>,
+  now: number
+): Transition => {
+  const flight = state.flight
+  if (flight === undefined || flight.id !== event.flightId || flight.stage !== "reading") return unchanged(state)
+  const entry = event.entry
+  const held = entry === undefined ? undefined : adoptable(policy, state, entry, event.random, now)
+  if (held !== undefined) return succeeded(policy, state, flight, held, widgetOf(policy, entry!), undefined)
+  // a stored widget session makes our own acquisition one round trip
+  const stored = entry === undefined ? undefined : widgetOf(policy, entry)
+  const withWidget: State = stored !== undefined && state.widget === undefined && !flight.widgetDropped
+    ? { ...state, widget: stored }
+    : state
+  if (flight.waitUntil === undefined) {
+    return {
+      state: { ...withWidget, flight: { ...flight, stage: "leasing" } },
+      commands: [{ _tag: "StoreLease", flightId: flight.id }]
+    }
+  }
+  if (now >= flight.waitUntil) return acquiring(policy, withWidget, flight, now)
+  return unchanged({ ...withWidget, flight: { ...flight, stage: "waiting", pollAt: now + policy.storePoll } })
+}
+
+/** The store answered the lease request: acquire under it, or wait (a bounded time) for its holder's result. */
+const onStoreLeased = (
+  policy: Policy,
+  state: State,
+  event: Extract<Event, { readonly _tag: "StoreLeased" }>,
+  now: number
+): Transition => {
+  const flight = state.flight
+  if (flight === undefined || flight.id !== event.flightId || flight.stage !== "leasing") {
+    return event.leased ? { state, commands: [{ _tag: "StoreRelease", flightId: event.flightId }] } : unchanged(state)
+  }
+  if (event.leased) return acquiring(policy, state, { ...flight, leased: true }, now)
+  // another process is refreshing: keep serving a valid KS (callers are served at once until the hard margin), and
+  // read the store now and then for its result, for at most the lease's time
+  return unchanged({
+    ...state,
+    flight: { ...flight, stage: "waiting", pollAt: now + policy.storePoll, waitUntil: now + policy.leaseTtl }
+  })
+}
+
 const onClose = (state: State, reason: ClosedReason): Transition => {
   const flight = state.flight
   // an eviction lets a running acquisition finish for the callers already waiting for it
-  if (reason === "Evicted" && state.phase === "Open" && flight?.running === true) {
+  if (reason === "Evicted" && state.phase === "Open" && flight?.stage === "acquiring") {
     return unchanged({ ...state, phase: "Evicted", held: undefined })
   }
   if (state.phase === "Closed" || (state.phase === "Evicted" && reason === "Evicted")) return unchanged(state)
   const commands: Array<Command> = []
   if (flight !== undefined) {
     const result: FlightResult = { _tag: "Failed", error: closedError(reason), stillValid: undefined }
-    commands.push({ _tag: "Complete", flightId: flight.id, result })
+    commands.push(...released(flight), { _tag: "Complete", flightId: flight.id, result })
   }
   if (reason === "Evicted") commands.push({ _tag: "Release" })
   return { state: { ...state, phase: reason, held: undefined, flight: undefined }, commands }
@@ -656,7 +872,12 @@ const onSettledWhileEvicted = (
   if (open.state.flight !== undefined) return { state: { ...open.state, phase: "Evicted" }, commands: open.commands }
   return {
     state: { ...open.state, phase: "Evicted", held: undefined },
-    commands: [...open.commands.filter((command) => command._tag === "Complete"), { _tag: "Release" }]
+    commands: [
+      ...open.commands.filter((command) =>
+        command._tag === "Complete" || command._tag === "StoreWrite" || command._tag === "StoreRelease"
+      ),
+      { _tag: "Release" }
+    ]
   }
 }
 
@@ -668,6 +889,11 @@ export const step = (policy: Policy, state: State, event: Event, now: number): T
         return reply(state, { _tag: "Fail", error: closedError(state.phase) })
       case "Settled":
         return state.phase === "Evicted" ? onSettledWhileEvicted(policy, state, event, now) : unchanged(state)
+      case "StoreLeased":
+        // a lease granted after the session closed is given up at once
+        return event.leased
+          ? { state, commands: [{ _tag: "StoreRelease", flightId: event.flightId }] }
+          : unchanged(state)
       case "Close":
         return onClose(state, event.reason)
       default:
@@ -680,9 +906,13 @@ export const step = (policy: Policy, state: State, event: Event, now: number): T
     case "Tick":
       return onTick(policy, state, now)
     case "Invalidate":
-      return onInvalidate(state, event.generation)
+      return onInvalidate(policy, state, event.generation)
     case "Settled":
       return onSettled(policy, state, event, now)
+    case "StoreRead":
+      return onStoreRead(policy, state, event, now)
+    case "StoreLeased":
+      return onStoreLeased(policy, state, event, now)
     case "Close":
       return onClose(state, event.reason)
   }

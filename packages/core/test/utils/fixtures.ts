@@ -7,6 +7,7 @@ import * as AppTokenSession from "../../src/AppTokenSession.js"
 import * as KalturaApi from "../../src/KalturaApi.js"
 import * as KalturaClient from "../../src/KalturaClient.js"
 import * as KalturaConfig from "../../src/KalturaConfig.js"
+import * as SessionStore from "../../src/SessionStore.js"
 import * as TokenHasher from "../../src/TokenHasher.js"
 import * as WidgetSession from "../../src/WidgetSession.js"
 import * as FakeTransport from "./FakeTransport.js"
@@ -77,6 +78,8 @@ export interface StackOptions {
   readonly hasher?: Layer.Layer<TokenHasher.TokenHasher> | undefined
   /** Step 1; default the real `WidgetSession.layer` on the fake transport. */
   readonly widgetSession?: Layer.Layer<WidgetSession.WidgetSession> | undefined
+  /** The session store; default none. */
+  readonly store?: Layer.Layer<SessionStore.SessionStore> | undefined
 }
 
 /** The whole core stack (config, transport, hasher, widget session, session, client) on the fake transport. */
@@ -86,6 +89,7 @@ export const stack = (fake: FakeTransport.FakeTransport, options?: StackOptions)
     Layer.provideMerge(options?.widgetSession ?? WidgetSession.layer),
     Layer.provideMerge(KalturaApi.layer(options?.api)),
     Layer.provideMerge(options?.hasher ?? TokenHasher.layer),
+    Layer.provideMerge(options?.store ?? SessionStore.layerNone),
     Layer.provide(fake.layer),
     Layer.provideMerge(KalturaConfig.layer({ ...baseOptions, ...options?.config }))
   )

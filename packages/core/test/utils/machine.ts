@@ -6,6 +6,7 @@ import { Option, Redacted } from "effect"
 import type { AppTokenSessionError } from "../../src/AppTokenSession.js"
 import * as Machine from "../../src/internal/sessionMachine.js"
 import * as Errors from "../../src/KalturaError.js"
+import type { StoredSession } from "../../src/SessionStore.js"
 import type { WidgetSessionInfo } from "../../src/WidgetSession.js"
 
 export const SECOND = 1000
@@ -22,6 +23,9 @@ export const policy: Machine.Policy = Machine.policyOf({
   retryMax: "5 minutes",
   hardMargin: "60 seconds"
 })
+
+/** The same with a shared session store: a 30 s lease, the store read every 500 ms while waiting for its holder. */
+export const storePolicy: Machine.Policy = { ...policy, store: true }
 
 export const widget = (obtainedAt: number): WidgetSessionInfo => ({
   ks: Redacted.make("djJ8MTIzNDV8widget"),
@@ -101,19 +105,58 @@ export const settled = (flightId: number, outcome: Machine.Outcome, random = 0.5
 })
 export const close = (reason: Machine.ClosedReason): Machine.Event => ({ _tag: "Close", reason })
 
-/** Applies `[event, now]` pairs from `state`; returns the last transition. */
+/** What another process stored: a session obtained at `obtainedAt` for `lifetime` ms (server clock = ours). */
+export const storedSession = (obtainedAt: number, lifetime = 1000 * SECOND): StoredSession => ({
+  ks: Redacted.make(`ks-stored-at-${obtainedAt}`),
+  partnerId: 12345,
+  userId: "",
+  sessionType: 0,
+  privileges: "",
+  expiry: Math.floor((obtainedAt + lifetime) / 1000),
+  clockOffset: 0,
+  obtainedAt,
+  widget: {
+    ks: Redacted.make("djJ8MTIzNDV8stored-widget"),
+    expiry: 86400,
+    obtainedAt,
+    validUntil: obtainedAt + 85_800_000
+  }
+})
+export const storeRead = (flightId: number, entry: StoredSession | undefined): Machine.Event => ({
+  _tag: "StoreRead",
+  flightId,
+  entry,
+  random: 0.5
+})
+export const storeLeased = (flightId: number, leased: boolean): Machine.Event => ({
+  _tag: "StoreLeased",
+  flightId,
+  leased
+})
+
+/** Applies `[event, now]` pairs from `state` (with `policy` unless another is given); returns the last transition. */
 export const drive = (
+  state: Machine.State,
+  ...events: ReadonlyArray<readonly [Machine.Event, number]>
+): Machine.Transition => driveWith(policy, state, ...events)
+
+export const driveWith = (
+  with_: Machine.Policy,
   state: Machine.State,
   ...events: ReadonlyArray<readonly [Machine.Event, number]>
 ): Machine.Transition => {
   let transition: Machine.Transition = { state, commands: [] }
-  for (const [event, now] of events) transition = Machine.step(policy, transition.state, event, now)
+  for (const [event, now] of events) transition = Machine.step(with_, transition.state, event, now)
   return transition
 }
 
 /** A state reached from the initial one. */
 export const reach = (...events: ReadonlyArray<readonly [Machine.Event, number]>): Machine.State =>
   drive(Machine.initial, ...events).state
+
+/** A state reached from the initial one with the store policy. */
+export const reachWithStore = (...events: ReadonlyArray<readonly [Machine.Event, number]>): Machine.State =>
+  driveWith(storePolicy, Machine.initial, ...events).state
 
 /** A one-line summary of a transition: the reply, the commands, and the status right after it. */
 export const summary = (transition: Machine.Transition, now: number): string => {
@@ -143,7 +186,14 @@ export const summary = (transition: Machine.Transition, now: number): string => 
         )
         break
       case "Obtained":
-        commands.push(command.replaced ? "Refreshed" : "Started")
+        commands.push(
+          `${command.replaced ? "Refreshed" : "Started"}${command.session.source === "store" ? " from the store" : ""}`
+        )
+        break
+      case "StoreRead":
+      case "StoreLease":
+      case "StoreRelease":
+        commands.push(`${command._tag} f${command.flightId}`)
         break
       case "AttemptFailed":
         commands.push(
@@ -169,65 +219,100 @@ const describe = (error: AppTokenSessionError) =>
   error._tag === "KalturaApiError" ? error.code : error._tag === "KalturaSessionError" ? error.reason : error._tag
 
 /** The situations of the state table: a state reached by driving the machine, looked at a given time. */
-export const situations: ReadonlyArray<{ readonly name: string; readonly state: Machine.State; readonly now: number }> =
-  (() => {
-    const firstFlight: ReadonlyArray<readonly [Machine.Event, number]> = [[get, 0]]
-    const fresh = [...firstFlight, [settled(1, success(0)), 0]] as const
-    const refreshing = [...fresh, [tick, 800 * SECOND]] as const
-    return [
-      { name: "initial", state: Machine.initial, now: 0 },
-      { name: "first flight", state: reach(...firstFlight), now: 100 },
-      { name: "fresh", state: reach(...fresh), now: 100 * SECOND },
-      { name: "fresh, within the minimum interval of its start", state: reach(...fresh), now: 2 * SECOND },
-      { name: "fresh, past the refresh point (timer not yet fired)", state: reach(...fresh), now: 850 * SECOND },
-      { name: "fresh, inside the hard margin", state: reach(...fresh), now: 950 * SECOND },
-      { name: "fresh, past the deadline", state: reach(...fresh), now: 1001 * SECOND },
-      {
-        name: "a refresh waiting out the minimum interval, no KS held",
-        state: reach(...fresh, [invalidate(1), 1 * SECOND], [refresh, 2 * SECOND]),
-        now: 3 * SECOND
-      },
-      {
-        // a forced refresh at 6 s returned a 5 s session: its refresh point (10 s) comes before the next start (11 s)
-        name: "a refresh waiting out the minimum interval, KS held",
-        state: reach(
-          [get, 0],
-          [settled(1, success(0, { lifetime: 10 * SECOND })), 0],
-          [refresh, 6 * SECOND],
-          [settled(2, success(6 * SECOND, { lifetime: 5 * SECOND })), 6 * SECOND],
-          [tick, 10 * SECOND]
-        ),
-        now: 10_200
-      },
-      { name: "refreshing", state: reach(...refreshing), now: 801 * SECOND },
-      { name: "refreshing, past the deadline", state: reach(...refreshing), now: 1001 * SECOND },
-      { name: "degraded", state: reach(...refreshing, [settled(2, unavailable), 801 * SECOND]), now: 802 * SECOND },
-      {
-        name: "degraded, inside the hard margin",
-        state: reach(...refreshing, [settled(2, unavailable), 801 * SECOND]),
-        now: 950 * SECOND
-      },
-      {
-        name: "failed, KS held",
-        state: reach(...refreshing, [settled(2, notActive), 801 * SECOND]),
-        now: 802 * SECOND
-      },
-      {
-        name: "failed, past the deadline and the cooldown",
-        state: reach(...refreshing, [settled(2, notActive), 801 * SECOND]),
-        now: 1001 * SECOND
-      },
-      { name: "first attempt failed transiently", state: reach(...firstFlight, [settled(1, unavailable), 0]), now: 1 },
-      { name: "first attempt failed permanently", state: reach(...firstFlight, [settled(1, notActive), 0]), now: 1 },
-      { name: "invalidated", state: reach(...fresh, [invalidate(), 10 * SECOND]), now: 20 * SECOND },
-      {
-        name: "evicted while refreshing",
-        state: reach(...refreshing, [close("Evicted"), 801 * SECOND]),
-        now: 802 * SECOND
-      },
-      { name: "closed", state: reach(...fresh, [close("Closed"), 10 * SECOND]), now: 20 * SECOND }
-    ]
-  })()
+export const situations: ReadonlyArray<{
+  readonly name: string
+  readonly state: Machine.State
+  readonly now: number
+  readonly policy?: Machine.Policy | undefined
+}> = (() => {
+  const firstFlight: ReadonlyArray<readonly [Machine.Event, number]> = [[get, 0]]
+  const fresh = [...firstFlight, [settled(1, success(0)), 0]] as const
+  const refreshing = [...fresh, [tick, 800 * SECOND]] as const
+  return [
+    { name: "initial", state: Machine.initial, now: 0 },
+    { name: "first flight", state: reach(...firstFlight), now: 100 },
+    { name: "fresh", state: reach(...fresh), now: 100 * SECOND },
+    { name: "fresh, within the minimum interval of its start", state: reach(...fresh), now: 2 * SECOND },
+    { name: "fresh, past the refresh point (timer not yet fired)", state: reach(...fresh), now: 850 * SECOND },
+    { name: "fresh, inside the hard margin", state: reach(...fresh), now: 950 * SECOND },
+    { name: "fresh, past the deadline", state: reach(...fresh), now: 1001 * SECOND },
+    {
+      name: "a refresh waiting out the minimum interval, no KS held",
+      state: reach(...fresh, [invalidate(1), 1 * SECOND], [refresh, 2 * SECOND]),
+      now: 3 * SECOND
+    },
+    {
+      // a forced refresh at 6 s returned a 5 s session: its refresh point (10 s) comes before the next start (11 s)
+      name: "a refresh waiting out the minimum interval, KS held",
+      state: reach(
+        [get, 0],
+        [settled(1, success(0, { lifetime: 10 * SECOND })), 0],
+        [refresh, 6 * SECOND],
+        [settled(2, success(6 * SECOND, { lifetime: 5 * SECOND })), 6 * SECOND],
+        [tick, 10 * SECOND]
+      ),
+      now: 10_200
+    },
+    { name: "refreshing", state: reach(...refreshing), now: 801 * SECOND },
+    { name: "refreshing, past the deadline", state: reach(...refreshing), now: 1001 * SECOND },
+    { name: "degraded", state: reach(...refreshing, [settled(2, unavailable), 801 * SECOND]), now: 802 * SECOND },
+    {
+      name: "degraded, inside the hard margin",
+      state: reach(...refreshing, [settled(2, unavailable), 801 * SECOND]),
+      now: 950 * SECOND
+    },
+    {
+      name: "failed, KS held",
+      state: reach(...refreshing, [settled(2, notActive), 801 * SECOND]),
+      now: 802 * SECOND
+    },
+    {
+      name: "failed, past the deadline and the cooldown",
+      state: reach(...refreshing, [settled(2, notActive), 801 * SECOND]),
+      now: 1001 * SECOND
+    },
+    { name: "first attempt failed transiently", state: reach(...firstFlight, [settled(1, unavailable), 0]), now: 1 },
+    { name: "first attempt failed permanently", state: reach(...firstFlight, [settled(1, notActive), 0]), now: 1 },
+    { name: "invalidated", state: reach(...fresh, [invalidate(), 10 * SECOND]), now: 20 * SECOND },
+    {
+      name: "evicted while refreshing",
+      state: reach(...refreshing, [close("Evicted"), 801 * SECOND]),
+      now: 802 * SECOND
+    },
+    { name: "closed", state: reach(...fresh, [close("Closed"), 10 * SECOND]), now: 20 * SECOND },
+    // with a shared session store
+    { name: "store: initial", state: Machine.initial, now: 0, policy: storePolicy },
+    { name: "store: first read", state: reachWithStore([get, 0]), now: 100, policy: storePolicy },
+    {
+      name: "store: asking for the lease",
+      state: reachWithStore([get, 0], [storeRead(1, undefined), 0]),
+      now: 100,
+      policy: storePolicy
+    },
+    {
+      name: "store: waiting for another holder, no KS",
+      state: reachWithStore([get, 0], [storeRead(1, undefined), 0], [storeLeased(1, false), 0]),
+      now: 100,
+      policy: storePolicy
+    },
+    {
+      name: "store: acquiring under the lease",
+      state: reachWithStore([get, 0], [storeRead(1, undefined), 0], [storeLeased(1, true), 0]),
+      now: 100,
+      policy: storePolicy
+    },
+    {
+      name: "store: fresh, refresh reading the store",
+      state: reachWithStore(
+        [get, 0],
+        [storeRead(1, storedSession(0)), 0],
+        [tick, 800 * SECOND]
+      ),
+      now: 801 * SECOND,
+      policy: storePolicy
+    }
+  ]
+})()
 
 /** The events every situation is tried with; flight ids refer to the current flight (or a stale one). */
 export const eventsFor = (state: Machine.State): ReadonlyArray<readonly [string, Machine.Event]> => {
@@ -247,6 +332,20 @@ export const eventsFor = (state: Machine.State): ReadonlyArray<readonly [string,
     ["settled: INVALID_KS", settled(flight, invalidKs)],
     ["settled: defect", settled(flight, defect)],
     ["settled: stale flight", settled(flight + 100, success(0))],
+    ["store read: a newer session", storeRead(flight, storedSession(state.flight?.startAt ?? 0))],
+    [
+      "store read: the session held",
+      storeRead(
+        flight,
+        state.held === undefined ? undefined : {
+          ...storedSession(state.held.session.obtainedAt),
+          expiry: state.held.session.expiry
+        }
+      )
+    ],
+    ["store read: miss", storeRead(flight, undefined)],
+    ["lease: granted", storeLeased(flight, true)],
+    ["lease: held elsewhere", storeLeased(flight, false)],
     ["close: Evicted", close("Evicted")],
     ["close: Closed", close("Closed")]
   ]

@@ -8,6 +8,7 @@ import {
   KalturaApi,
   KalturaClient,
   KalturaConfig,
+  SessionStore,
   TokenHasher,
   WidgetSession
 } from "@kaltura-effect/core"
@@ -82,6 +83,7 @@ export const stack = (
   KalturaClient.layer.pipe(
     Layer.provideMerge(AppTokenSession.layer(tuning?.session)),
     Layer.provideMerge(WidgetSession.layer),
+    Layer.provideMerge(SessionStore.layerNone),
     Layer.provideMerge(KalturaApi.layer(tuning?.api)),
     Layer.provide(TokenHasher.layer),
     Layer.provide(Layer.succeed(HttpClient.HttpClient, httpClient)),
