@@ -168,6 +168,29 @@ describe("NodeAppToken", () => {
         assert.strictEqual(new Set(server.connections).size, 1)
       }))
 
+    it.scopedLive("an error response, whose body KalturaApi does not read, does not keep its connection", () =>
+      Effect.gen(function*() {
+        const server = yield* scriptedServer((response) =>
+          response.writeHead(503, { "content-type": "text/html" }).end("<html>busy</html>")
+        )
+        const openConnections = Effect.async<number>((resume) => {
+          server.server.getConnections((_, count) => resume(Effect.succeed(count)))
+        })
+        const open = yield* Effect.provide(
+          Effect.gen(function*() {
+            for (let i = 0; i < 5; i++) {
+              const error = yield* Effect.flip(ping)
+              assert.strictEqual(error._tag, "KalturaHttpError")
+            }
+            yield* Effect.sleep("100 millis")
+            return yield* openConnections
+          }),
+          NodeAppToken.layer(options(server.url), { api: { retrySchedule: Schedule.recurs(0) } })
+        )
+        assert.strictEqual(server.connections.length, 5)
+        assert.strictEqual(open, 0)
+      }))
+
     it.scopedLive("a redirect is answered as it is (KalturaHttpError), never followed", () =>
       Effect.gen(function*() {
         const elsewhere = yield* scriptedServer((response) => response.writeHead(200).end("true"))
