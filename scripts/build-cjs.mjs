@@ -60,6 +60,9 @@ const buildCts = (dtsDir) => {
 }
 
 for (const name of fs.readdirSync(packagesDir)) {
+  const manifest = path.join(packagesDir, name, "package.json")
+  // private packages (bench, reliability, ...) are run from dist/esm only: no CommonJS for them
+  if (!fs.existsSync(manifest) || JSON.parse(fs.readFileSync(manifest, "utf8")).private === true) continue
   const distDir = path.join(packagesDir, name, "dist")
   if (fs.existsSync(path.join(distDir, "esm"))) await buildCjs(path.join(distDir, "esm"), path.join(distDir, "cjs"))
   if (fs.existsSync(path.join(distDir, "dts"))) buildCts(path.join(distDir, "dts"))

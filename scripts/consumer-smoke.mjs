@@ -12,14 +12,17 @@
 //    - runs scripts/consumer/run.ts compiled as ESM and as CommonJS: the README example and a KS with explicit
 //      options against the fake server of the packed @kaltura-effect/testing;
 //    - runs scripts/consumer/test/*.test.ts with vitest (test layers instead of the live one);
-//    - runs the CLI's bin, and checks that the bin cannot be imported.
+//    - runs the CLI's bin, and checks that the bin cannot be imported;
+// 4. a second fresh project installs the CLI's tarball alone (the bin is a self-contained bundle: npm must install
+//    nothing else), and there runs `--version`, `fake-server` with `session` and `call` against it, and `demo`.
 //
 // Every check is a step; the summary goes to stdout and to test-results/consumer-smoke.json ({ passed, failed,
 // steps }), which .ci/run counts. Exit code 1 if a step failed. KEEP_CONSUMER=1 keeps the temporary project.
-import { spawnSync } from "node:child_process"
+import { spawn, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { clearTimeout, setTimeout } from "node:timers"
 
 const root = path.resolve(import.meta.dirname, "..")
 const templateDir = path.join(root, "scripts", "consumer")
@@ -69,6 +72,38 @@ const check = (name, f) => {
   process.stdout.write(`<-- ${ok ? "ok" : "FAILED"} ${name}\n`)
   return ok
 }
+
+const checkAsync = async (name, f) => {
+  const t0 = Date.now()
+  let ok = false
+  try {
+    await f()
+    ok = true
+  } catch (error) {
+    console.error(String(error?.message ?? error))
+  }
+  steps.push({ name, ok, seconds: (Date.now() - t0) / 1000 })
+  process.stdout.write(`<-- ${ok ? "ok" : "FAILED"} ${name}\n`)
+  return ok
+}
+
+/** The first line a child process prints on stdout; fails if it exits or stays silent for `timeout` ms first. */
+const firstLine = (child, timeout) =>
+  new Promise((resolve, reject) => {
+    let text = ""
+    const timer = setTimeout(() => reject(new Error(`no line on stdout within ${timeout} ms`)), timeout)
+    child.stdout.setEncoding("utf8").on("data", (chunk) => {
+      text += chunk
+      if (text.includes("\n")) {
+        clearTimeout(timer)
+        resolve(text.slice(0, text.indexOf("\n")))
+      }
+    })
+    child.on("exit", (code) => {
+      clearTimeout(timer)
+      reject(new Error(`exited (${code}) before printing a line`))
+    })
+  })
 
 const finish = (work) => {
   const failed = steps.filter((step) => !step.ok)
@@ -236,7 +271,7 @@ run("cli: the installed kaltura-apptoken bin runs", path.join(project, "node_mod
   "--version"
 ], { cwd: project })
 check("cli: the bin cannot be imported", () => {
-  for (const specifier of ["@kaltura-effect/cli", "@kaltura-effect/cli/bin", "@kaltura-effect/cli/dist/esm/bin.js"]) {
+  for (const specifier of ["@kaltura-effect/cli", "@kaltura-effect/cli/bin", "@kaltura-effect/cli/dist/bin.js"]) {
     const result = spawnSync("node", ["--input-type=module", "-e", `await import(${JSON.stringify(specifier)})`], {
       cwd: project,
       encoding: "utf8",
@@ -247,5 +282,65 @@ check("cli: the bin cannot be imported", () => {
     }
   }
 })
+
+// 4. The CLI alone: a fresh project with nothing but the CLI's tarball, so that its bin can use nothing but its own
+//    bundle (no effect, no @kaltura-effect/* package installed beside it)
+const cliProject = path.join(work, "cli-only")
+fs.mkdirSync(cliProject)
+fs.writeFileSync(
+  path.join(cliProject, "package.json"),
+  JSON.stringify(
+    {
+      name: "kaltura-effect-cli-smoke",
+      private: true,
+      dependencies: { "@kaltura-effect/cli": `file:${tarballs["@kaltura-effect/cli"].file}` }
+    },
+    null,
+    2
+  )
+)
+const cliBin = path.join(cliProject, "node_modules", ".bin", "kaltura-apptoken")
+if (
+  run("npm install (the CLI's tarball alone)", "npm", ["install", "--no-audit", "--no-fund", "--loglevel=error"], {
+    cwd: cliProject
+  })
+) {
+  check("cli (alone): npm installed no other package", () => {
+    const installed = JSON.parse(fs.readFileSync(path.join(cliProject, "node_modules", ".package-lock.json"), "utf8"))
+    const others = Object.keys(installed.packages).filter((key) => key !== "node_modules/@kaltura-effect/cli")
+    if (others.length > 0) throw new Error(`installed beside the CLI: ${others.join(", ")}`)
+  })
+  run("cli (alone): kaltura-apptoken --version", cliBin, ["--version"], { cwd: cliProject })
+  await checkAsync("cli (alone): fake-server, then session and call against it", async () => {
+    const server = spawn(cliBin, ["fake-server"], { cwd: cliProject, stdio: ["ignore", "pipe", "inherit"] })
+    try {
+      const fake = JSON.parse(await firstLine(server, 30_000))
+      const env = {
+        ...process.env,
+        KALTURA_SERVICE_URL: fake.serviceUrl,
+        KALTURA_PARTNER_ID: String(fake.partnerId),
+        KALTURA_APP_TOKEN_ID: fake.appTokenId,
+        KALTURA_APP_TOKEN: fake.token
+      }
+      // stdout is the KS: checked, never printed
+      const session = spawnSync(cliBin, ["session"], { cwd: cliProject, env, encoding: "utf8", timeout: 30_000 })
+      if (session.status !== 0 || !/^djJ8[A-Za-z0-9_=-]+\n$/.test(session.stdout)) {
+        throw new Error(`session: exit ${session.status}, ${session.stdout.length} bytes out, ${session.stderr}`)
+      }
+      const call = spawnSync(cliBin, ["call", "baseEntry", "list", "--param", "pager:pageSize=1"], {
+        cwd: cliProject,
+        env,
+        encoding: "utf8",
+        timeout: 30_000
+      })
+      if (call.status !== 0 || JSON.parse(call.stdout).objects?.length !== 1) {
+        throw new Error(`call: exit ${call.status}, ${call.stderr}`)
+      }
+    } finally {
+      server.kill("SIGTERM")
+    }
+  })
+  run("cli (alone): kaltura-apptoken demo", cliBin, ["demo"], { cwd: cliProject })
+}
 
 finish(work)

@@ -14,6 +14,7 @@ import type { Benchmark, Row } from "./Harness.js"
 import * as Hash from "./Hash.js"
 import * as HotKs from "./HotKs.js"
 import * as KeyedMemory from "./KeyedMemory.js"
+import * as ProcessCold from "./ProcessCold.js"
 import * as Refresh from "./Refresh.js"
 import * as SoakHeap from "./SoakHeap.js"
 
@@ -26,6 +27,7 @@ export const benchmarks: ReadonlyArray<Benchmark> = [
   ColdHerd.benchmark,
   Refresh.benchmark,
   ColdVsOfficial.benchmark,
+  ProcessCold.benchmark,
   KeyedMemory.benchmark,
   SoakHeap.benchmark,
   Hash.benchmark

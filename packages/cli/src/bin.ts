@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 /**
- * The `kaltura-apptoken` executable.
+ * The `kaltura-apptoken` executable. The shipped bin is this file bundled with everything it imports
+ * (`scripts/build-cli.mjs`); the rest of the CLI loads through the `import()` below, so that `--debug` can turn on
+ * source maps first: the bundle is minified, and its stack traces then name the original files and lines.
  *
  * @since 0.1.0
  */
-import { main } from "./internal/runner.js"
+if (process.argv.includes("--debug")) process.setSourceMapsEnabled(true)
 
-main(process.argv)
+import("./internal/runner.js").then(({ main }) => main(process.argv))

@@ -1,7 +1,8 @@
 /**
- * The built `kaltura-apptoken` bin, run as a subprocess (`node dist/esm/bin.js`, not through pnpm) against
- * the fake Kaltura server started in this process. Every output is recorded and scanned at the end for the
- * token, hashes and whole KS strings outside the outputs that are secret by design.
+ * The shipped `kaltura-apptoken` bin (the package's `bin`: the bundle `pnpm build` writes to dist/), run as a
+ * subprocess (`node dist/bin.js`, not through pnpm) against the fake Kaltura server started in this process. Every
+ * output is recorded and scanned at the end for the token, hashes and whole KS strings outside the outputs that are
+ * secret by design.
  */
 import { FakeKaltura, FakeKalturaFault } from "@kaltura-effect/testing"
 import { Effect, Exit, Option, Scope } from "effect"
@@ -13,7 +14,12 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 
-const bin = Path.resolve(import.meta.dirname, "../dist/esm/bin.js")
+/** Exactly the file that is published as the bin. */
+const bin = Path.resolve(
+  import.meta.dirname,
+  "..",
+  JSON.parse(Fs.readFileSync(Path.resolve(import.meta.dirname, "../package.json"), "utf8")).bin["kaltura-apptoken"]
+)
 
 interface Result {
   readonly code: number | null
@@ -287,6 +293,15 @@ describe("kaltura-apptoken", () => {
     }
     expect(await requestCount()).toBe(before)
   }, 60_000)
+
+  it("--debug: the full cause, its stack trace in the original source files (the bundle's source maps)", async () => {
+    const result = await run(["session", "--partner-id", "abc", "--debug"], { env })
+    expect(result.code, result.stderr).toBe(2)
+    expect(result.stdout).toBe("")
+    expect(result.stderr).toMatch(/^kaltura-apptoken: invalid --partner-id/)
+    expect(result.stderr).toContain("KalturaConfigError")
+    expect(result.stderr).toMatch(/\n\s+at .*core\/src\/KalturaConfig\.ts:\d+:\d+/)
+  })
 
   it("exit 3: a wrong hash type is INVALID_APP_TOKEN_HASH, with what to check", async () => {
     const [wrongHash, wrongId] = await Promise.all([

@@ -1,8 +1,10 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as AppTokenSession from "@kaltura-effect/core/AppTokenSession"
+import * as KalturaApi from "@kaltura-effect/core/KalturaApi"
 import type * as KalturaConfig from "@kaltura-effect/core/KalturaConfig"
-import { ConfigProvider, Effect, Logger, LogLevel, Redacted } from "effect"
+import { ConfigProvider, Effect, Logger, LogLevel, Redacted, Schedule, Schema } from "effect"
 import * as Http from "node:http"
+import * as Net from "node:net"
 import type { AddressInfo } from "node:net"
 import * as NodeAppToken from "../src/NodeAppToken.js"
 
@@ -26,6 +28,51 @@ const countingServer = Effect.acquireRelease(
 )
 
 const getKs = Effect.flatMap(AppTokenSession.AppTokenSession, (session) => session.ks)
+
+/** A loopback HTTP server answering every request with `answer`; records each request's connection. */
+const scriptedServer = (answer: (response: Http.ServerResponse) => void) =>
+  Effect.acquireRelease(
+    Effect.async<{ readonly url: string; readonly connections: Array<Net.Socket>; readonly server: Http.Server }>(
+      (resume) => {
+        const connections: Array<Net.Socket> = []
+        const server = Http.createServer((request, response) => {
+          connections.push(request.socket)
+          request.resume()
+          request.on("end", () => answer(response))
+        })
+        server.listen(0, "127.0.0.1", () => {
+          const { port } = server.address() as AddressInfo
+          resume(Effect.succeed({ url: `http://127.0.0.1:${port}`, connections, server }))
+        })
+      }
+    ),
+    ({ server }) =>
+      Effect.async<void>((resume) => {
+        server.closeAllConnections()
+        server.close(() => resume(Effect.void))
+      })
+  )
+
+/** A loopback port that nothing listens on. */
+const closedPort = Effect.async<number>((resume) => {
+  const server = Net.createServer()
+  server.listen(0, "127.0.0.1", () => {
+    const { port } = server.address() as AddressInfo
+    server.close(() => resume(Effect.succeed(port)))
+  })
+})
+
+const options = (serviceUrl: string): KalturaConfig.Options => ({
+  serviceUrl,
+  partnerId: 12345,
+  appTokenId: "0_ab12cd34",
+  token: Redacted.make(token)
+})
+
+const ping = Effect.flatMap(
+  KalturaApi.KalturaApi,
+  (api) => api.call({ service: "system", action: "ping" }, Schema.Boolean)
+)
 
 describe("NodeAppToken", () => {
   for (
@@ -109,4 +156,72 @@ describe("NodeAppToken", () => {
       assert.strictEqual(error.field, "hashType")
       assert.strictEqual(error.env, "KALTURA_APP_TOKEN_HASH_TYPE")
     }))
+
+  describe("the HTTP client (node:http on a keep-alive agent)", () => {
+    it.scopedLive("calls of one layer reuse one connection", () =>
+      Effect.gen(function*() {
+        const server = yield* scriptedServer((response) =>
+          response.writeHead(200, { "content-type": "application/json" }).end("true")
+        )
+        yield* Effect.provide(Effect.all([ping, ping, ping]), NodeAppToken.layer(options(server.url)))
+        assert.strictEqual(server.connections.length, 3)
+        assert.strictEqual(new Set(server.connections).size, 1)
+      }))
+
+    it.scopedLive("an error response, whose body KalturaApi does not read, does not keep its connection", () =>
+      Effect.gen(function*() {
+        const server = yield* scriptedServer((response) =>
+          response.writeHead(503, { "content-type": "text/html" }).end("<html>busy</html>")
+        )
+        const openConnections = Effect.async<number>((resume) => {
+          server.server.getConnections((_, count) => resume(Effect.succeed(count)))
+        })
+        const open = yield* Effect.provide(
+          Effect.gen(function*() {
+            for (let i = 0; i < 5; i++) {
+              const error = yield* Effect.flip(ping)
+              assert.strictEqual(error._tag, "KalturaHttpError")
+            }
+            yield* Effect.sleep("100 millis")
+            return yield* openConnections
+          }),
+          NodeAppToken.layer(options(server.url), { api: { retrySchedule: Schedule.recurs(0) } })
+        )
+        assert.strictEqual(server.connections.length, 5)
+        assert.strictEqual(open, 0)
+      }))
+
+    it.scopedLive("a redirect is answered as it is (KalturaHttpError), never followed", () =>
+      Effect.gen(function*() {
+        const elsewhere = yield* scriptedServer((response) => response.writeHead(200).end("true"))
+        for (const status of [301, 302, 307, 308]) {
+          const server = yield* scriptedServer((response) =>
+            response.writeHead(status, { location: `${elsewhere.url}/api_v3/service/system/action/ping` }).end()
+          )
+          const error = yield* Effect.flip(Effect.provide(ping, NodeAppToken.layer(options(server.url))))
+          assert.strictEqual(error._tag, "KalturaHttpError")
+          if (error._tag !== "KalturaHttpError") return
+          assert.strictEqual(error.status, status)
+          assert.strictEqual(error.attempts, 1)
+        }
+        assert.strictEqual(elsewhere.connections.length, 0)
+      }))
+
+    it.scopedLive("a refused connection is a transport error naming ECONNREFUSED", () =>
+      Effect.gen(function*() {
+        const port = yield* closedPort
+        const error = yield* Effect.flip(
+          Effect.provide(
+            ping,
+            NodeAppToken.layer(options(`http://127.0.0.1:${port}`), {
+              api: { retrySchedule: Schedule.recurs(0) }
+            })
+          )
+        )
+        assert.strictEqual(error._tag, "KalturaTransportError")
+        if (error._tag !== "KalturaTransportError") return
+        assert.strictEqual(error.reason, "Transport")
+        assert.include(error.description, "ECONNREFUSED")
+      }))
+  })
 })

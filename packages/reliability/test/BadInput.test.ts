@@ -603,7 +603,7 @@ describe("bad input", () => {
         title: `${cases.length} hostile responses over real loopback HTTP`,
         description:
           "The same kind of bodies served by the fake server (`FakeKalturaFault.raw`) to `appToken.startSession` on " +
-          "every attempt, through the Node stack (undici): each must be a typed error.",
+          "every attempt, through the Node stack (NodeAppToken, node:http): each must be a typed error.",
         figures: {
           "hostile responses": cases.length,
           "outcomes": outcomes.counts,

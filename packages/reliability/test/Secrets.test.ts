@@ -22,7 +22,13 @@ import { optionsFor, shortTuning } from "./utils/support.js"
 const EntryList = Schema.Struct({ totalCount: Schema.Number })
 
 const repoRoot = Path.resolve(Path.dirname(fileURLToPath(import.meta.url)), "..", "..", "..")
-const cliBin = Path.join(repoRoot, "packages", "cli", "dist", "esm", "bin.js")
+/** The CLI's shipped bin (the bundle in packages/cli/dist), as its package.json names it. */
+const cliBin = Path.join(
+  repoRoot,
+  "packages",
+  "cli",
+  JSON.parse(Fs.readFileSync(Path.join(repoRoot, "packages", "cli", "package.json"), "utf8")).bin["kaltura-apptoken"]
+)
 
 interface CliRun {
   readonly args: ReadonlyArray<string>

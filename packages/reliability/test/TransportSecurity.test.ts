@@ -4,6 +4,7 @@
  * request body re-sent to wherever a redirect points.
  */
 import { FetchHttpClient, HttpClient } from "@effect/platform"
+import { NodeHttpClient } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { AppTokenSession, KalturaClient, KalturaConfig } from "@kaltura-effect/core"
 import { NodeAppToken } from "@kaltura-effect/node"
@@ -101,11 +102,17 @@ describe("transport security", () => {
         )
       }
 
-      // 2. a whole flow on both Node transports (undici, and fetch as FakeKaltura.layerWithHttpClient uses)
+      // 2. a whole flow on the Node transports: node:http (NodeAppToken's own), undici, and fetch (as
+      //    FakeKaltura.layerWithHttpClient uses)
       const fake = yield* FakeKaltura.make({ liveClock: true })
       const token = yield* fake.seedAppToken({ hashType: "SHA512" })
       const stacks = {
-        undici: NodeAppToken.layer(optionsFor(fake, token), shortTuning()),
+        "node:http": NodeAppToken.layer(optionsFor(fake, token), shortTuning()),
+        undici: Memory.stack(
+          optionsFor(fake, token),
+          Context.get(yield* Layer.build(NodeHttpClient.layerUndici), HttpClient.HttpClient),
+          shortTuning()
+        ),
         fetch: Memory.stack(
           optionsFor(fake, token),
           yield* HttpClient.HttpClient.pipe(Effect.provide(FetchHttpClient.layer)),
@@ -214,8 +221,9 @@ describe("transport security", () => {
         description:
           "`KalturaConfig.validateServiceUrl` on public, private, link-local, mapped and look-alike hosts over " +
           "`http://` (and on accepted loopback and `https://` URLs), then whole stacks on the refused URLs with a " +
-          "counting transport. A flow (calls, a revoked KS, a forced refresh, an expired KS) on the undici and the " +
-          "fetch transports, with every request's URL and headers, and every span's URL attributes, scanned. " +
+          "counting transport. A flow (calls, a revoked KS, a forced refresh, an expired KS) on the node:http " +
+          "(NodeAppToken's), undici and fetch transports, with every request's URL and headers, and every span's " +
+          "URL attributes, scanned. " +
           "INVALID_KS answers that repeat the KS, real (a KS the server can no longer verify) and scripted (v1 and v2, " +
           "quoted, URL-encoded, glued to text). Redirects (301, 302, 307, 308) from `appToken.startSession` to another " +
           "loopback server that records what reaches it.",
@@ -226,7 +234,7 @@ describe("transport security", () => {
           "http:// URLs to non-loopback hosts not refused": notRefused,
           "requests sent for a refused URL": attempted.length,
           "loopback and https URLs accepted": `${accepted} of ${acceptedUrls.length}`,
-          "requests the fake received (two transports)": log.length,
+          "requests the fake received (three transports)": log.length,
           "request URLs other than /api_v3/service/S/action/A": otherUrls.length,
           "KS or hash in a URL or header": wire.secretInUrlOrHeader,
           "app token in any byte received": wire.tokenAnywhere,

@@ -4,11 +4,20 @@
  *
  * @internal
  */
-import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as NodePath from "@effect/platform-node/NodePath"
+import * as NodeTerminal from "@effect/platform-node/NodeTerminal"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as FiberId from "effect/FiberId"
+import * as Layer from "effect/Layer"
 import * as Cli from "../Cli.js"
+
+/**
+ * What `@effect/cli` needs (`CliApp.Environment`), and nothing more: `NodeContext.layer` would also load the
+ * command executor (`node:child_process`) and the worker manager, which no command uses.
+ */
+const environment = Layer.mergeAll(NodeFileSystem.layer, NodePath.layer, NodeTerminal.layer)
 
 const exitWhenFlushed = (code: number) => {
   process.exitCode = code
@@ -39,7 +48,7 @@ export const main = (argv: ReadonlyArray<string>): void => {
     })
   })
   const program = Cli.run(args.filter((arg) => arg !== "--debug"), { debug, awaitShutdown }).pipe(
-    Effect.provide(NodeContext.layer)
+    Effect.provide(environment)
   )
   const fiber = Effect.runFork(program)
   const onSignal = (signal: NodeJS.Signals) => {
