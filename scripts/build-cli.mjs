@@ -118,12 +118,12 @@ fs.writeFileSync(path.join(cliDir, "build", "bundle-meta.json"), JSON.stringify(
 const bin = outputs.find(([file]) => file === "dist/bin.js")
 if (bin === undefined) fail(`no dist/bin.js among ${outputs.map(([file]) => file).join(", ")}`)
 
-// `session`, `hash` and `call` must not load the fake server (packages/testing, its HTTP server, ws) or the demo:
-// those load on demand, through the `import()`s of Cli.ts
+// `session`, `hash` and `call` must not load the fake server (packages/testing, its HTTP server, ws), the demo or
+// the Redis store (packages/redis, ioredis): those load on demand, through the `import()`s of Cli.ts and cache.ts
 const loadedFiles = loadedBy(bin[0])
 const onDemandOnly = [...loadedFiles].flatMap((file) =>
   Object.keys(result.metafile.outputs[file].inputs).filter((input) =>
-    /(^|\/)testing\/dist\/|\/internal\/demo\.js$|\/node_modules\/ws\//.test(input)
+    /(^|\/)testing\/dist\/|(^|\/)redis\/dist\/|\/internal\/demo\.js$|\/node_modules\/(ws|ioredis)\//.test(input)
   )
 )
 if (onDemandOnly.length > 0) {
@@ -148,7 +148,7 @@ const sections = [...packages].sort(([a], [b]) => a.localeCompare(b)).map(([name
 fs.writeFileSync(
   path.join(outdir, "THIRD-PARTY-LICENSES.md"),
   "# Third-party software in this bundle\n\n" +
-    "`dist/bin.js` and `dist/chunks/` bundle the following packages (and @kaltura-effect/core, node and testing, " +
+    "`dist/bin.js` and `dist/chunks/` bundle the following packages (and @kaltura-effect/core, node, redis and testing, " +
     "MIT, see LICENSE).\n\n" + sections.join("\n")
 )
 

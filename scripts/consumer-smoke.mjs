@@ -320,7 +320,9 @@ if (
         KALTURA_SERVICE_URL: fake.serviceUrl,
         KALTURA_PARTNER_ID: String(fake.partnerId),
         KALTURA_APP_TOKEN_ID: fake.appTokenId,
-        KALTURA_APP_TOKEN: fake.token
+        KALTURA_APP_TOKEN: fake.token,
+        // the session cache in the project, not the user's cache directory
+        KALTURA_CACHE_DIR: path.join(cliProject, "cache")
       }
       // stdout is the KS: checked, never printed
       const session = spawnSync(cliBin, ["session"], { cwd: cliProject, env, encoding: "utf8", timeout: 30_000 })

@@ -132,7 +132,8 @@ const childEnv = (env: Record<string, string>): Record<string, string> => {
   for (const [name, value] of Object.entries(process.env)) {
     if (!name.startsWith("KALTURA_") && value !== undefined) result[name] = value
   }
-  return { ...result, NO_COLOR: "1", ...env }
+  // a cold process: the CLI's session cache off (it would serve every run after the first)
+  return { ...result, NO_COLOR: "1", KALTURA_CACHE: "off", ...env }
 }
 
 const runOnce = (contender: Contender, preload: string, usageFile: string, env: Record<string, string>) =>

@@ -16,14 +16,18 @@ import * as Options from "@effect/cli/Options"
 import * as AppTokenSession from "@kaltura-effect/core/AppTokenSession"
 import * as KalturaClient from "@kaltura-effect/core/KalturaClient"
 import * as KalturaConfig from "@kaltura-effect/core/KalturaConfig"
+import * as KalturaError from "@kaltura-effect/core/KalturaError"
+import * as SessionStore from "@kaltura-effect/core/SessionStore"
 import * as NodeAppToken from "@kaltura-effect/node/NodeAppToken"
 import * as NodeTokenHasher from "@kaltura-effect/node/NodeTokenHasher"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
+import * as HashMap from "effect/HashMap"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
+import * as Cache from "./internal/cache.js"
 import * as Errors from "./internal/errors.js"
 import { colorsEnabled, stderr, stdout, stripAnsi, writeStderr } from "./internal/output.js"
 import { parseParams } from "./internal/params.js"
@@ -70,8 +74,19 @@ export const version = "0.1.0"
  * minimum interval between refreshes (which guards long-running programs against refresh storms) is off:
  * a call told that its fresh KS expired refreshes at once instead of waiting out the interval.
  */
-const sessionLayer = (options: KalturaConfig.Options) =>
-  NodeAppToken.layer(options, { session: { minRefreshInterval: 0 } })
+const sessionLayer = (options: KalturaConfig.Options, cache: Cache.Cache) =>
+  NodeAppToken.layer(options, { session: { minRefreshInterval: 0 }, store: Cache.storeLayer(cache) })
+
+/**
+ * The session to print: the one obtained, or, for one from the cache past its refresh point, a new one (a round
+ * trip with the cached widget KS). Kaltura unreachable meanwhile: the cached one, still valid for a while.
+ */
+const printableSession = Effect.gen(function*() {
+  const sessions = yield* AppTokenSession.AppTokenSession
+  const current = yield* sessions.get
+  if (current.source !== "store" || (yield* sessions.status) === "Fresh") return current
+  return yield* Effect.catchIf(sessions.refresh, KalturaError.isTransient, () => Effect.succeed(current))
+})
 
 // ---------------------------------------------------------------------------------------------------------
 // session
@@ -88,18 +103,19 @@ export const session = Command.make(
   "session",
   {
     ...sessionOptions,
+    ...Cache.cacheOptions,
     json: Options.boolean("json").pipe(
       Options.withDescription(
-        "Print one JSON object {ks, partnerId, userId, sessionType, expiry, expiresAt, privileges} instead of the KS."
+        "Print one JSON object {ks, partnerId, userId, sessionType, expiry, expiresAt, privileges, source} instead " +
+          "of the KS; source is kaltura (obtained now) or cache."
       )
     )
   },
   (input) =>
     Effect.gen(function*() {
       const options = yield* resolveSession(input)
-      const current = yield* Effect.flatMap(AppTokenSession.AppTokenSession, (sessions) => sessions.get).pipe(
-        Effect.provide(sessionLayer(options))
-      )
+      const cache = yield* Cache.resolveCache(input)
+      const current = yield* printableSession.pipe(Effect.provide(sessionLayer(options, cache)))
       const ks = Redacted.value(current.ks)
       yield* stdout(
         input.json
@@ -110,7 +126,8 @@ export const session = Command.make(
             sessionType: current.sessionType,
             expiry: current.expiry,
             expiresAt: new Date(current.expiresAt).toISOString(),
-            privileges: current.privileges
+            privileges: current.privileges,
+            source: current.source === "store" ? "cache" : "kaltura"
           })
           : ks
       )
@@ -118,7 +135,8 @@ export const session = Command.make(
 ).pipe(
   Command.withDescription(
     "Obtain a privileged KS with an App Token (widget session, hash, appToken.startSession) and print it. " +
-      "The token comes from KALTURA_APP_TOKEN or --token-file PATH."
+      "The token comes from KALTURA_APP_TOKEN or --token-file PATH. The KS is cached (encrypted) for the next run " +
+      "until its refresh point; --no-cache turns that off."
   )
 )
 
@@ -194,16 +212,18 @@ export const call = Command.make(
       ),
       Options.repeated
     ),
-    ...sessionOptions
+    ...sessionOptions,
+    ...Cache.cacheOptions
   },
   (input) =>
     Effect.gen(function*() {
       const params = yield* parseParams(input.param)
       const options = yield* resolveSession(input)
+      const cache = yield* Cache.resolveCache(input)
       const result = yield* Effect.flatMap(
         KalturaClient.KalturaClient,
         (client) => client.call(input.service, input.action, params, Schema.Unknown)
-      ).pipe(Effect.provide(sessionLayer(options)))
+      ).pipe(Effect.provide(sessionLayer(options, cache)))
       yield* stdout(JSON.stringify(result, null, 2))
     })
 ).pipe(
@@ -211,6 +231,45 @@ export const call = Command.make(
     "Make one authenticated API call with an App Token session and print the JSON result, " +
       "e.g. call baseEntry list --param pager:pageSize=5"
   )
+)
+
+// ---------------------------------------------------------------------------------------------------------
+// cache
+// ---------------------------------------------------------------------------------------------------------
+
+/**
+ * `cache clear [--cache-dir DIR | --redis URL]`: removes every session (and refresh lease) the CLI stored there, for
+ * every App Token, and prints how many sessions were removed.
+ *
+ * @since 0.2.0
+ * @category Commands
+ */
+export const cacheClear = Command.make(
+  "clear",
+  Cache.storeOptions,
+  (input) =>
+    Effect.gen(function*() {
+      const cache = yield* Cache.resolveClearable(input)
+      const removed = yield* Effect.flatMap(SessionStore.SessionStore, (store) => store.clear).pipe(
+        Effect.provide(Cache.storeLayer(cache))
+      )
+      yield* stdout(`removed ${removed} cached session${removed === 1 ? "" : "s"} from ${Cache.describeCache(cache)}`)
+    })
+).pipe(
+  Command.withDescription(
+    "Remove every session the CLI cached (in --cache-dir / KALTURA_CACHE_DIR, or --redis / KALTURA_REDIS_URL)."
+  )
+)
+
+/**
+ * `cache`: the session cache of `session` and `call`.
+ *
+ * @since 0.2.0
+ * @category Commands
+ */
+export const cache = Command.make("cache").pipe(
+  Command.withDescription("The session cache that session and call use (see cache clear)."),
+  Command.withSubcommands([cacheClear])
 )
 
 // ---------------------------------------------------------------------------------------------------------
@@ -330,7 +389,7 @@ export const command = Command.make(name).pipe(
     "Kaltura App Token sessions from the command line. Exit codes: 0 ok, 2 bad or missing input, " +
       "3 rejected by Kaltura, 4 Kaltura unreachable. Add --debug anywhere for details on failure."
   ),
-  Command.withSubcommands([session, hash, call, fakeServer, demo])
+  Command.withSubcommands([session, hash, call, cache, fakeServer, demo])
 )
 
 const cli = Command.run(command, { name, version })
@@ -380,8 +439,8 @@ export const run = (
   return program.pipe(
     Effect.provideService(Signals, { awaitShutdown: options?.awaitShutdown ?? processSignal }),
     withCliConsole,
-    Effect.provide(Logger.replace(Logger.defaultLogger, stderrLogger)),
-    Logger.withMinimumLogLevel(debug ? LogLevel.Debug : LogLevel.None),
+    Effect.provide(Logger.replace(Logger.defaultLogger, debug ? stderrLogger : makeCacheWarningLogger())),
+    Logger.withMinimumLogLevel(debug ? LogLevel.Debug : LogLevel.Warning),
     Effect.as(ExitCode.Ok as number),
     Effect.catchAllCause((cause) => {
       if (Cause.isInterruptedOnly(cause)) return Effect.failCause(cause as Cause.Cause<never>)
@@ -420,3 +479,18 @@ const withCliConsole = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<
 const stderrLogger = Logger.make((options) => {
   writeStderr(Logger.logfmtLogger.log(options))
 })
+
+/**
+ * Without `--debug` the library's log lines are not printed, except the first warning of the session cache (the
+ * store annotates its lines with `store`), as one plain line: the command carries on without the cache and its exit
+ * code does not change.
+ */
+const makeCacheWarningLogger = () => {
+  let warned = false
+  return Logger.make(({ annotations, logLevel, message }) => {
+    if (warned || logLevel._tag !== "Warning" || !HashMap.has(annotations, "store")) return
+    warned = true
+    const text = Array.isArray(message) ? message.join(" ") : String(message)
+    writeStderr(`${name}: warning: ${text} (--no-cache turns the cache off; --debug for details)`)
+  })
+}

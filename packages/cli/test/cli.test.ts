@@ -49,6 +49,8 @@ const baseEnv = (env: Record<string, string | undefined>) => {
     if (!name.startsWith("KALTURA_") && value !== undefined) result[name] = value
   }
   result.NO_COLOR = "1"
+  // these runs are about the flow itself: no session cache unless a test asks for one (cache.test.ts does)
+  result.KALTURA_CACHE = "off"
   for (const [name, value] of Object.entries(env)) {
     if (value !== undefined) result[name] = value
   }
@@ -170,16 +172,16 @@ afterAll(async () => {
 
 describe("kaltura-apptoken", () => {
   it("--help on the program and on every command", async () => {
-    const commands = [[], ["session"], ["hash"], ["call"], ["fake-server"], ["demo"]]
+    const commands = [[], ["session"], ["hash"], ["call"], ["cache", "clear"], ["fake-server"], ["demo"]]
     const results = await Promise.all(commands.map((command) => run([...command, "--help"])))
     for (const [i, result] of results.entries()) {
       expect(result.code, result.stderr).toBe(0)
       expect(result.stderr).toBe("")
       expect(result.stdout).toContain("USAGE")
       expect(result.stdout).not.toContain("\u001b[") // no colours when not a terminal
-      if (commands[i]!.length > 0) expect(result.stdout).toContain(`$ ${commands[i]![0]}`)
+      if (commands[i]!.length > 0) expect(result.stdout).toContain(`$ ${commands[i]!.at(-1)}`)
     }
-    expect(results[0]!.stdout).toMatch(/session[\s\S]*hash[\s\S]*call[\s\S]*fake-server[\s\S]*demo/)
+    expect(results[0]!.stdout).toMatch(/session[\s\S]*hash[\s\S]*call[\s\S]*cache[\s\S]*fake-server[\s\S]*demo/)
     expect(results[1]!.stdout).toContain("KALTURA_PARTNER_ID")
     expect(results[1]!.stdout).toContain("--token-file")
   }, 60_000)
@@ -215,8 +217,9 @@ describe("kaltura-apptoken", () => {
     expect(result.stdout.trim().split("\n")).toHaveLength(1)
     const json = JSON.parse(result.stdout)
     expect(Object.keys(json).sort()).toEqual(
-      ["expiresAt", "expiry", "ks", "partnerId", "privileges", "sessionType", "userId"]
+      ["expiresAt", "expiry", "ks", "partnerId", "privileges", "sessionType", "source", "userId"]
     )
+    expect(json.source).toBe("kaltura")
     expect(json.partnerId).toBe(fake.partnerId)
     expect(json.userId).toBe("alice@example.com")
     expect(json.sessionType).toBe(2)

@@ -564,7 +564,7 @@ const table: Record<string, Record<string, string>> = {
     "store read: a newer session": "- | - | Expired",
     "store read: the session held": "- | - | Expired",
     "store read: miss": "- | - | Expired",
-    "lease: granted": "- | Acquire f1 | Expired",
+    "lease: granted": "- | StoreRead f1 | Expired",
     "lease: held elsewhere": "- | - | Expired",
     "close: Evicted": "- | Complete f1 Evicted, Release | Expired",
     "close: Closed": "- | Complete f1 Closed | Expired"
@@ -591,6 +591,29 @@ const table: Record<string, Record<string, string>> = {
     "lease: held elsewhere": "- | - | Expired",
     "close: Evicted": "- | Complete f1 Evicted, Release | Expired",
     "close: Closed": "- | Complete f1 Closed | Expired"
+  },
+  "store: reading again under the lease": {
+    "get": "Await f1 | - | Expired",
+    "refresh": "Await f1 | - | Expired",
+    "getWith 500 s": "Await f1 | - | Expired",
+    "getWith 2 h": "Await f1 | - | Expired",
+    "tick": "- | - | Expired",
+    "invalidate": "- | Invalidated widget dropped | Expired",
+    "invalidate g1": "- | - | Expired",
+    "invalidate g9": "- | - | Expired",
+    "settled: success": "- | - | Expired",
+    "settled: 503": "- | - | Expired",
+    "settled: APP_TOKEN_NOT_ACTIVE": "- | - | Expired",
+    "settled: INVALID_KS": "- | - | Expired",
+    "settled: defect": "- | - | Expired",
+    "settled: stale flight": "- | - | Expired",
+    "store read: a newer session": "- | StoreRelease f1, Complete f1 g1, Started from the store | Fresh",
+    "store read: the session held": "- | Acquire f1 | Expired",
+    "store read: miss": "- | Acquire f1 | Expired",
+    "lease: granted": "- | StoreRelease f1 | Expired",
+    "lease: held elsewhere": "- | - | Expired",
+    "close: Evicted": "- | StoreRelease f1, Complete f1 Evicted, Release | Expired",
+    "close: Closed": "- | StoreRelease f1, Complete f1 Closed | Expired"
   },
   "store: acquiring under the lease": {
     "get": "Await f1 | - | Expired",
@@ -931,9 +954,9 @@ describe("the session machine: a shared session store", () => {
     assert.deepStrictEqual(commandsOf(late), ["StoreLease"])
     // a forced refresh must not get back the KS it replaces
     const first = withStore([get, 0], [storeRead(1, undefined), 0], [storeLeased(1, true), 0], [
-      settled(1, success(0)),
+      storeRead(1, undefined),
       0
-    ])
+    ], [settled(1, success(0)), 0])
     const again = driveWith(storePolicy, first.state, [refresh, 10 * SECOND], [
       storeRead(2, { ...stored(0), expiry: held(first.state).session.expiry }),
       10 * SECOND
@@ -943,9 +966,9 @@ describe("the session machine: a shared session store", () => {
 
   it("a session obtained under the lease is written to the store (with its widget session and clock offset)", () => {
     const obtained = withStore([get, 0], [storeRead(1, undefined), 0], [storeLeased(1, true), 0], [
-      settled(1, success(0, { serverNow: 2000 })),
+      storeRead(1, undefined),
       0
-    ])
+    ], [settled(1, success(0, { serverNow: 2000 })), 0])
     const write = obtained.commands.find((command) => command._tag === "StoreWrite")
     assert.isTrue(write?._tag === "StoreWrite")
     if (write?._tag !== "StoreWrite") return
@@ -974,11 +997,29 @@ describe("the session machine: a shared session store", () => {
   })
 
   it("a stored widget session is used for our own acquisition when the stored session itself is not adoptable", () => {
-    const acquired = withStore([get, 0], [storeRead(1, stored(0)), 950 * SECOND], [storeLeased(1, true), 950 * SECOND])
+    const acquired = withStore(
+      [get, 0],
+      [storeRead(1, stored(0)), 950 * SECOND],
+      [storeLeased(1, true), 950 * SECOND],
+      [storeRead(1, stored(0)), 950 * SECOND]
+    )
     const acquire = acquired.commands.find((command): command is Extract<Machine.Command, { _tag: "Acquire" }> =>
       command._tag === "Acquire"
     )
     assert.isDefined(acquire?.widget)
+  })
+
+  it("with the lease, the store is read once more: a session written meanwhile is adopted and the lease given up", () => {
+    const leased = withStore([get, 0], [storeRead(1, undefined), 0], [storeLeased(1, true), 5])
+    assert.deepStrictEqual(commandsOf(leased), ["StoreRead"])
+    // the previous holder wrote its session between our first read and its release
+    const adopted = driveWith(storePolicy, leased.state, [storeRead(1, stored(0)), 10])
+    assert.deepStrictEqual(commandsOf(adopted), ["StoreRelease", "Complete", "Obtained"])
+    assert.strictEqual(held(adopted.state).session.source, "store")
+    // still nothing: acquire under the lease
+    const acquiring = driveWith(storePolicy, leased.state, [storeRead(1, undefined), 10])
+    assert.deepStrictEqual(commandsOf(acquiring), ["Acquire"])
+    assert.isTrue(acquiring.state.flight!.leased)
   })
 
   it("invalidate and the re-auth path delete the store's entry if it still holds the dropped KS", () => {

@@ -4,7 +4,7 @@
  * is not handed out again from the store.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Fiber, Layer, Option, Redacted, TestClock } from "effect"
+import { Deferred, Effect, Fiber, Layer, Option, Redacted, TestClock } from "effect"
 import * as AppTokenSession from "../src/AppTokenSession.js"
 import * as KalturaConfig from "../src/KalturaConfig.js"
 import * as SessionStore from "../src/SessionStore.js"
@@ -80,6 +80,27 @@ describe("AppTokenSession with a shared session store", () => {
       assert.strictEqual(startSessions(fakes), 1)
       assert.deepStrictEqual(sessions.map((session) => Redacted.value(session.ks)), Array(5).fill(adminKs))
       assert.strictEqual(sessions.filter((session) => session.source === "kaltura").length, 1)
+    }))
+
+  it.effect("the lease is released only once the write has landed", () =>
+    Effect.gen(function*() {
+      const memory = yield* SessionStore.makeMemory
+      const slowWrites: SessionStore.Service = {
+        ...memory,
+        write: (settings, session) => Effect.zipRight(Effect.sleep("1 second"), memory.write(settings, session))
+      }
+      const obtained = yield* Deferred.make<void>()
+      const fiber = yield* Effect.fork(
+        withSession(happyFake(), slowWrites, (session) =>
+          Effect.zipRight(session.get, Deferred.succeed(obtained, void 0)))
+      )
+      yield* Deferred.await(obtained)
+      // the KS is obtained, its write pending: the lease is still held
+      assert.isTrue(Option.isNone(yield* memory.lease(settings, "1 second")))
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.join(fiber)
+      assert.isTrue(Option.isSome(yield* memory.read(settings)))
+      assert.isTrue(Option.isSome(yield* memory.lease(settings, "1 second")))
     }))
 
   it.effect("an entry for other settings (another user) is never adopted", () =>

@@ -232,16 +232,24 @@ describe("secrets", () => {
       const fake = yield* FakeKaltura.make({ liveClock: true })
       const token = yield* fake.seedAppToken({ hashType: "SHA256" })
       const disabled = yield* fake.seedAppToken({ hashType: "SHA256", status: 1 })
+      // the CLI's session cache (on by default): its files are scanned too
+      const cacheDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "kaltura-reliability-cache-"))
       const env = {
         KALTURA_SERVICE_URL: fake.url,
         KALTURA_PARTNER_ID: String(fake.partnerId),
         KALTURA_APP_TOKEN_ID: token.id,
         KALTURA_APP_TOKEN: token.token,
-        KALTURA_APP_TOKEN_HASH_TYPE: "SHA256"
+        KALTURA_APP_TOKEN_HASH_TYPE: "SHA256",
+        KALTURA_CACHE_DIR: cacheDir
       }
       const tokenFile = Path.join(Os.tmpdir(), `kaltura-reliability-${process.pid}.token`)
       Fs.writeFileSync(tokenFile, token.token + "\n", { mode: 0o600 })
-      yield* Effect.addFinalizer(() => Effect.sync(() => Fs.rmSync(tokenFile, { force: true })))
+      yield* Effect.addFinalizer(() =>
+        Effect.sync(() => {
+          Fs.rmSync(tokenFile, { force: true })
+          Fs.rmSync(cacheDir, { recursive: true, force: true })
+        })
+      )
 
       const session = yield* runCli(["session"], env)
       const sessionJson = yield* runCli(["session", "--json"], env)
@@ -297,6 +305,13 @@ describe("secrets", () => {
         ["fake-server stderr", fakeServer.stderr],
         ["fake-server output (all but its token)", fakeServer.stdout.replace(seeded.token, "")]
       ]
+      const cacheFiles = Fs.readdirSync(cacheDir, { recursive: true, withFileTypes: true })
+        .filter((entry) =>
+          entry.isFile()
+        )
+        .map((entry) => Path.join(entry.parentPath, entry.name))
+      assert.isAbove(cacheFiles.length, 0, "the CLI cached no session")
+      for (const file of cacheFiles) texts.push([`cache file ${Path.basename(file)}`, Fs.readFileSync(file, "utf8")])
       for (const run of runs) {
         // by design, a successful `session` prints its KS (alone, or as the `ks` of its JSON)
         const stdout = run.args[0] === "session" && run.code === 0

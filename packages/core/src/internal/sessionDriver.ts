@@ -101,7 +101,11 @@ export const make = (deps: {
       Effect.map(Effect.forkDaemon(withoutCallerSpan(Effect.interruptible(effect))), (fiber) => {
         unsettled.add(fiber)
         fiber.addObserver(() => unsettled.delete(fiber))
+        return fiber
       })
+    // The last write: a lease is released only once it has landed, or another process could read the store between
+    // the release and the write, find nothing, take the lease and acquire a second KS.
+    let lastWrite: Fiber.RuntimeFiber<unknown> | undefined
     const timer = deps.scheduler.timer(Effect.suspend(() => Effect.asVoid(transition({ _tag: "Tick" }))))
     let published: Status = "Expired"
     let statusHub: PubSub.PubSub<Status> | undefined
@@ -194,12 +198,18 @@ export const make = (deps: {
         case "StoreRelease": {
           const lease = leases.get(command.flightId)
           leases.delete(command.flightId)
-          return lease === undefined ? Effect.void : settled(lease.release)
+          if (lease === undefined) return Effect.void
+          const written = lastWrite
+          return Effect.asVoid(
+            settled(written === undefined ? lease.release : Effect.zipRight(Fiber.await(written), lease.release))
+          )
         }
         case "StoreWrite":
-          return store === undefined ? Effect.void : settled(store.write(command.session))
+          return store === undefined ? Effect.void : Effect.map(settled(store.write(command.session)), (fiber) => {
+            lastWrite = fiber
+          })
         case "StoreDelete":
-          return store === undefined ? Effect.void : settled(store.deleteIfSame(command.ks))
+          return store === undefined ? Effect.void : Effect.asVoid(settled(store.deleteIfSame(command.ks)))
       }
     }
 

@@ -120,9 +120,9 @@ export interface Held {
 }
 
 /**
- * Where a flight is: `scheduled` (waiting out the minimum interval), `reading` the store, `leasing` (asking the store
- * for the refresh lease), `waiting` for another holder of the lease (reading the store now and then), `acquiring`
- * from Kaltura.
+ * Where a flight is: `scheduled` (waiting out the minimum interval), `reading` the store (first, and again once the
+ * lease is ours), `leasing` (asking the store for the refresh lease), `waiting` for another holder of the lease
+ * (reading the store now and then), `acquiring` from Kaltura.
  */
 export type Stage = "scheduled" | "reading" | "leasing" | "waiting" | "acquiring"
 
@@ -815,6 +815,7 @@ const onStoreRead = (
   const withWidget: State = stored !== undefined && state.widget === undefined && !flight.widgetDropped
     ? { ...state, widget: stored }
     : state
+  if (flight.leased) return acquiring(policy, withWidget, flight, now)
   if (flight.waitUntil === undefined) {
     return {
       state: { ...withWidget, flight: { ...flight, stage: "leasing" } },
@@ -836,7 +837,14 @@ const onStoreLeased = (
   if (flight === undefined || flight.id !== event.flightId || flight.stage !== "leasing") {
     return event.leased ? { state, commands: [{ _tag: "StoreRelease", flightId: event.flightId }] } : unchanged(state)
   }
-  if (event.leased) return acquiring(policy, state, { ...flight, leased: true }, now)
+  // with the lease, the store is read once more before acquiring: the previous holder may have written its session
+  // between our first read and its release (two processes would otherwise both acquire)
+  if (event.leased) {
+    return {
+      state: { ...state, flight: { ...flight, stage: "reading", leased: true } },
+      commands: [{ _tag: "StoreRead", flightId: flight.id }]
+    }
+  }
   // another process is refreshing: keep serving a valid KS (callers are served at once until the hard margin), and
   // read the store now and then for its result, for at most the lease's time
   return unchanged({

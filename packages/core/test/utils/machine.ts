@@ -296,8 +296,19 @@ export const situations: ReadonlyArray<{
       policy: storePolicy
     },
     {
-      name: "store: acquiring under the lease",
+      name: "store: reading again under the lease",
       state: reachWithStore([get, 0], [storeRead(1, undefined), 0], [storeLeased(1, true), 0]),
+      now: 100,
+      policy: storePolicy
+    },
+    {
+      name: "store: acquiring under the lease",
+      state: reachWithStore(
+        [get, 0],
+        [storeRead(1, undefined), 0],
+        [storeLeased(1, true), 0],
+        [storeRead(1, undefined), 0]
+      ),
       now: 100,
       policy: storePolicy
     },
