@@ -24,6 +24,8 @@ import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
+import { refuseAdminSecretFlag } from "./internal/adminSecret.js"
+import { doctor } from "./internal/doctorCommand.js"
 import * as Errors from "./internal/errors.js"
 import { colorsEnabled, stderr, stdout, stripAnsi, writeStderr } from "./internal/output.js"
 import { parseParams } from "./internal/params.js"
@@ -38,6 +40,7 @@ import {
   tokenSpec
 } from "./internal/settings.js"
 import { Signals } from "./internal/signals.js"
+import { token } from "./internal/tokenCommand.js"
 
 /**
  * The exit codes of every command: `Ok` 0; `Usage` 2 (bad or missing input, before any request);
@@ -330,7 +333,7 @@ export const command = Command.make(name).pipe(
     "Kaltura App Token sessions from the command line. Exit codes: 0 ok, 2 bad or missing input, " +
       "3 rejected by Kaltura, 4 Kaltura unreachable. Add --debug anywhere for details on failure."
   ),
-  Command.withSubcommands([session, hash, call, fakeServer, demo])
+  Command.withSubcommands([session, hash, call, fakeServer, demo, token, doctor])
 )
 
 const cli = Command.run(command, { name, version })
@@ -345,7 +348,7 @@ const processSignal = Effect.async<NodeJS.Signals>((resume) => {
   })
 })
 
-const commandsReadingEnv = new Set(["session", "hash", "call"])
+const commandsReadingEnv = new Set(["session", "hash", "call", "doctor"])
 
 /**
  * Runs the command line `args` (without the `node` and script paths) and returns the exit code. Never
@@ -368,6 +371,7 @@ export const run = (
 ): Effect.Effect<number, never, CliApp.CliApp.Environment> => {
   const debug = options?.debug === true
   const subcommand = args.find((arg) => !arg.startsWith("-"))
+  const refusedAdminSecret = refuseAdminSecretFlag(args)
   const program: Effect.Effect<void, unknown, Effect.Effect.Context<ReturnType<typeof cli>>> =
     args.some((arg) => arg === "--token" || arg.startsWith("--token="))
       ? Effect.fail(
@@ -376,6 +380,8 @@ export const run = (
             `--${tokenSpec.flag} PATH`
         })
       )
+      : refusedAdminSecret !== undefined
+      ? Effect.fail(refusedAdminSecret)
       : cli(["node", name, ...args])
   return program.pipe(
     Effect.provideService(Signals, { awaitShutdown: options?.awaitShutdown ?? processSignal }),
