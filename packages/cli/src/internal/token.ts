@@ -157,12 +157,17 @@ const explain =
           return Effect.fail(error)
         case "KalturaHttpError":
         case "KalturaTransportError":
-          return options.write
+        case "KalturaDecodeError":
+          // a failure after which the write may have been applied: say so, as it was not sent again
+          return options.write && (error._tag !== "KalturaDecodeError" || error.reason === "NotJson")
             ? Effect.fail(
               new CliFailure({
                 code: ExitCode.Unreachable,
-                message: `${error.message} (check --service-url/KALTURA_SERVICE_URL and the network). It was not ` +
-                  `sent again, as it may have reached Kaltura: check with \`${programName} token list\` first`
+                message: error.message +
+                  (error._tag === "KalturaDecodeError"
+                    ? ""
+                    : " (check --service-url/KALTURA_SERVICE_URL and the network)") +
+                  `. It was not sent again, as it may have reached Kaltura: check with \`${programName} token list\` first`
               })
             )
             : Effect.fail(error)
