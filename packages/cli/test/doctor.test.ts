@@ -201,6 +201,19 @@ describe("kaltura-apptoken doctor", () => {
     }
   })
 
+  it("--debug: the debug logs and full causes on stderr, still without secrets (scanned below)", async () => {
+    const adminEnv = { ...env, KALTURA_ADMIN_SECRET: fake.adminSecret }
+    const [ok, wrongHash, wrongSecret] = await Promise.all([
+      run(["doctor", "--debug"], { env: adminEnv }),
+      run(["doctor", "--debug", "--hash-type", "MD5"], { env: adminEnv }),
+      run(["doctor", "--debug"], { env: { ...env, KALTURA_ADMIN_SECRET: "b".repeat(32) } })
+    ])
+    expect(ok.code, ok.stderr).toBe(0)
+    expect(wrongHash.code).toBe(3)
+    expect(wrongHash.stderr).toContain("CliFailure")
+    expect(wrongSecret.code).toBe(3)
+  })
+
   it("no output holds a token, the admin secret or a KS", async () => {
     const tokens = (await runEffect(fake.appTokens)).map((item) => item.token)
     const kses = new Set<string>()

@@ -321,6 +321,20 @@ describe("kaltura-apptoken token", () => {
     expect((await runEffect(fake.appTokens)).length).toBe(tokens + 1)
   })
 
+  it("--debug: the debug logs and full causes on stderr, still without secrets (scanned below)", async () => {
+    const seeded = await runEffect(fake.seedAppToken({ hashType: "SHA256" }))
+    const [list, get, missing] = await Promise.all([
+      run(["token", "list", "--debug"], { env }),
+      run(["token", "get", seeded.id, "--json", "--debug"], { env }),
+      run(["token", "get", "0_zzzzzzzz", "--debug"], { env })
+    ])
+    expect(list.code, list.stderr).toBe(0)
+    expect(get.code, get.stderr).toBe(0)
+    expect(missing.code).toBe(3)
+    expect(missing.stderr).toMatch(/^kaltura-apptoken: Kaltura has no App Token 0_zzzzzzzz/)
+    expect(missing.stderr).toContain("CliFailure")
+  })
+
   it("no output holds the admin secret or a KS; token values only where shown by design", async () => {
     const tokens = (await runEffect(fake.appTokens)).map((token) => token.token)
     const kses = new Set<string>()
