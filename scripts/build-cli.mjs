@@ -3,7 +3,8 @@
 //
 // - packages/cli/dist/bin.js is the entry (the package's `bin`); packages/cli/dist/chunks/ holds the chunks it shares
 //   with the commands loaded on demand: `demo` and `fake-server` import their modules with `import()`, so the fake
-//   server, its HTTP server and `ws` load only for those two commands (esbuild's ESM code splitting).
+//   server, its HTTP server and `ws` load only for those two commands (esbuild's ESM code splitting); so do the
+//   handlers of `token` and `doctor`.
 // - Everything is bundled (effect, @effect/*, @kaltura-effect/*): the published package has no runtime dependency.
 //   Node built-ins stay imports. Optional dependencies that bundled code `require`s inside a `try` (ws's `bufferutil`
 //   and `utf-8-validate`) are left to fail at run time, as they do in a plain install without them.
@@ -118,12 +119,14 @@ fs.writeFileSync(path.join(cliDir, "build", "bundle-meta.json"), JSON.stringify(
 const bin = outputs.find(([file]) => file === "dist/bin.js")
 if (bin === undefined) fail(`no dist/bin.js among ${outputs.map(([file]) => file).join(", ")}`)
 
-// `session`, `hash` and `call` must not load the fake server (packages/testing, its HTTP server, ws), the demo or
-// the Redis store (packages/redis, ioredis): those load on demand, through the `import()`s of Cli.ts and cache.ts
+// `session`, `hash` and `call` must not load the fake server (packages/testing, its HTTP server, ws), the demo, the
+// Redis store (packages/redis, ioredis), or the handlers of `token` and `doctor` (with AppTokenAdmin): those load on
+// demand, through the `import()`s of Cli.ts, internal/cache.ts, internal/tokenCommand.ts and internal/doctorCommand.ts
 const loadedFiles = loadedBy(bin[0])
 const onDemandOnly = [...loadedFiles].flatMap((file) =>
   Object.keys(result.metafile.outputs[file].inputs).filter((input) =>
-    /(^|\/)testing\/dist\/|(^|\/)redis\/dist\/|\/internal\/demo\.js$|\/node_modules\/(ws|ioredis)\//.test(input)
+    /(^|\/)(testing|redis)\/dist\/|\/internal\/(demo|token|doctor|doctorRun|nodeHttp)\.js$|\/AppTokenAdmin\.js$|\/node_modules\/(ws|ioredis)\//
+      .test(input)
   )
 )
 if (onDemandOnly.length > 0) {

@@ -1,6 +1,7 @@
 /**
- * The `kaltura-apptoken` command line: `session`, `hash`, `call`, `fake-server` and `demo`, built with
- * `@effect/cli` on `@kaltura-effect/node` (and `@kaltura-effect/testing` for the fake server).
+ * The `kaltura-apptoken` command line: `session`, `hash`, `call`, `cache clear`, `token`, `doctor`, `fake-server` and
+ * `demo`, built with `@effect/cli` on `@kaltura-effect/node` (and `@kaltura-effect/testing` for the fake server).
+ * `session` and `call` keep their KS in a session cache (files, or Redis); `token` and `doctor` never use it.
  *
  * Every session setting is a flag with an environment fallback (flags win); the App Token itself has
  * no flag: it comes from `KALTURA_APP_TOKEN` or `--token-file PATH`. Exit codes: 0 success; 2 bad or
@@ -27,7 +28,9 @@ import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
+import { refuseAdminSecretFlag } from "./internal/adminSecret.js"
 import * as Cache from "./internal/cache.js"
+import { doctor } from "./internal/doctorCommand.js"
 import * as Errors from "./internal/errors.js"
 import { colorsEnabled, stderr, stdout, stripAnsi, writeStderr } from "./internal/output.js"
 import { parseParams } from "./internal/params.js"
@@ -42,6 +45,7 @@ import {
   tokenSpec
 } from "./internal/settings.js"
 import { Signals } from "./internal/signals.js"
+import { token } from "./internal/tokenCommand.js"
 
 /**
  * The exit codes of every command: `Ok` 0; `Usage` 2 (bad or missing input, before any request);
@@ -389,7 +393,7 @@ export const command = Command.make(name).pipe(
     "Kaltura App Token sessions from the command line. Exit codes: 0 ok, 2 bad or missing input, " +
       "3 rejected by Kaltura, 4 Kaltura unreachable. Add --debug anywhere for details on failure."
   ),
-  Command.withSubcommands([session, hash, call, cache, fakeServer, demo])
+  Command.withSubcommands([session, hash, call, cache, fakeServer, demo, token, doctor])
 )
 
 const cli = Command.run(command, { name, version })
@@ -404,7 +408,7 @@ const processSignal = Effect.async<NodeJS.Signals>((resume) => {
   })
 })
 
-const commandsReadingEnv = new Set(["session", "hash", "call"])
+const commandsReadingEnv = new Set(["session", "hash", "call", "doctor"])
 
 /**
  * Runs the command line `args` (without the `node` and script paths) and returns the exit code. Never
@@ -427,6 +431,7 @@ export const run = (
 ): Effect.Effect<number, never, CliApp.CliApp.Environment> => {
   const debug = options?.debug === true
   const subcommand = args.find((arg) => !arg.startsWith("-"))
+  const refusedAdminSecret = refuseAdminSecretFlag(args)
   const program: Effect.Effect<void, unknown, Effect.Effect.Context<ReturnType<typeof cli>>> =
     args.some((arg) => arg === "--token" || arg.startsWith("--token="))
       ? Effect.fail(
@@ -435,6 +440,8 @@ export const run = (
             `--${tokenSpec.flag} PATH`
         })
       )
+      : refusedAdminSecret !== undefined
+      ? Effect.fail(refusedAdminSecret)
       : cli(["node", name, ...args])
   return program.pipe(
     Effect.provideService(Signals, { awaitShutdown: options?.awaitShutdown ?? processSignal }),

@@ -1,6 +1,6 @@
 /**
  * A faithful fake Kaltura API server over real loopback HTTP: `session.startWidgetSession`, `appToken.startSession`
- * and CRUD, `session.get/start/end`, `baseEntry.list` and multirequest, with the real server's validation order,
+ * and CRUD, `session.get/start/end`, `baseEntry.list`, `system.ping` and multirequest, with the real server's validation order,
  * error bodies and KS v2 format, plus an admin handle for tests (seeding, faults, outages, clock skew and a request
  * log).
  *

@@ -8,6 +8,7 @@ import * as ValidationError from "@effect/cli/ValidationError"
 import type { KalturaConfigError } from "@kaltura-effect/core/KalturaConfig"
 import { scrub } from "@kaltura-effect/core/KalturaError"
 import * as Cause from "effect/Cause"
+import * as Data from "effect/Data"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import { stripAnsi } from "./output.js"
@@ -33,6 +34,14 @@ export const ExitCode = {
   Interrupted: 130
 } as const
 
+/**
+ * A command that has already said what went wrong in its own words and chooses its exit code (e.g. `doctor`, or a
+ * Kaltura error rewritten with what to do). The message is one line, without secrets.
+ *
+ * @internal
+ */
+export class CliFailure extends Data.TaggedError("CliFailure")<{ readonly message: string; readonly code: number }> {}
+
 /** @internal */
 export interface Outcome {
   readonly code: number
@@ -46,7 +55,12 @@ const flagSpecs: ReadonlyArray<FlagSpec> = [...Object.values(flags), tokenSpec]
 const otherFlags: Readonly<Record<string, string>> = {
   ks: "the KS to hash (the widget KS sent with appToken.startSession)",
   param: "name=value (nested: a:b=value or a[b]=value)",
-  port: "a TCP port, 0 to 65535 (0: a free one)"
+  port: "a TCP port, 0 to 65535 (0: a free one)",
+  "admin-secret-file": "a file holding the partner's admin secret",
+  "session-type": "USER, ADMIN, 0 or 2",
+  "session-user-id": "a non-empty user id",
+  "session-duration": "a positive whole number of seconds",
+  description: "a non-empty string"
 }
 
 /**
@@ -110,6 +124,8 @@ export const classify = (error: unknown, envHints = true): Outcome => {
   switch (tagged._tag) {
     case "CliInputError":
       return { code: ExitCode.Usage, line: oneLine(tagged.message) }
+    case "CliFailure":
+      return { code: (error as CliFailure).code, line: oneLine(tagged.message) }
     case "KalturaConfigError":
       return { code: ExitCode.Usage, line: configLine(error as KalturaConfigError) }
     case "KalturaApiError":

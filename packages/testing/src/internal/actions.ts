@@ -808,6 +808,17 @@ const baseEntryList = action({
     })
 })
 
+/**
+ * `SystemService::pingAction`: always `true`. It needs no partner (`partnerRequired` is false for `ping`) and no KS
+ * (`system->ping` is an always-allowed action); a KS sent with it is still parsed and checked by the dispatcher.
+ */
+const systemPing = action({
+  name: "ping",
+  permission: "always",
+  args: () => Effect.succeed({}),
+  run: () => Effect.succeed(true)
+})
+
 const services: Readonly<Record<string, Readonly<Record<string, Action<any>>>>> = {
   session: {
     startwidgetsession: startWidgetSession,
@@ -825,6 +836,9 @@ const services: Readonly<Record<string, Readonly<Record<string, Action<any>>>>> 
   },
   baseentry: {
     list: baseEntryList
+  },
+  system: {
+    ping: systemPing
   }
 }
 
