@@ -246,6 +246,35 @@ describe("kaltura-apptoken's session cache", () => {
     expect(redisCleared.stdout).toMatch(/^removed \d+ cached sessions? from Redis\n$/)
   }, 60_000)
 
+  it(
+    "token delete removes the deleted token's sessions from the cache: session then asks Kaltura, which refuses",
+    async () => {
+      const dir = cacheDir()
+      const doomed = await runEffect(fake.seedAppToken({ hashType: "SHA256" }))
+      const doomedEnv = {
+        ...env,
+        KALTURA_APP_TOKEN_ID: doomed.id,
+        KALTURA_APP_TOKEN: doomed.token,
+        KALTURA_CACHE_DIR: dir
+      }
+      await session({ ...doomedEnv }, "--user-id", "alice@example.com")
+      await session({ ...doomedEnv }, "--user-id", "bob@example.com")
+      const kept = await session({ KALTURA_CACHE_DIR: dir })
+      const deleted = await runBin(["token", "delete", doomed.id, "--yes"], {
+        ...doomedEnv,
+        KALTURA_ADMIN_SECRET: fake.adminSecret
+      })
+      expect(deleted.code, deleted.stderr).toBe(0)
+      expect(deleted.stderr).toContain(`removed 2 cached sessions of App Token ${doomed.id}`)
+      const refused = await runBin(["session"], { ...doomedEnv, KALTURA_USER_ID: "alice@example.com" })
+      expect(refused.code).toBe(3)
+      expect(refused.stdout).toBe("")
+      // another token's session stays cached
+      expect(await session({ KALTURA_CACHE_DIR: dir })).toEqual({ ...kept, source: "cache" })
+    },
+    60_000
+  )
+
   it("a cache that cannot be used: one warning line on stderr, the KS on stdout, exit 0", async () => {
     const notADirectory = Path.join(tmp, "a-file")
     Fs.writeFileSync(notADirectory, "")

@@ -109,6 +109,11 @@ export interface Service {
   readonly lease: (settings: KalturaSettings, ttl: Duration.DurationInput) => Effect.Effect<Option.Option<Lease>>
   /** Removes every entry and lease this store holds (for `kaltura-apptoken cache clear`); how many entries. */
   readonly clear: Effect.Effect<number>
+  /**
+   * Removes every entry (of any user, session type or privileges) and lease stored under one App Token; how many
+   * entries. For a token that was deleted or replaced (`kaltura-apptoken token delete`): its sessions no longer work.
+   */
+  readonly clearAppToken: (appTokenId: string, token: Redacted.Redacted<string>) => Effect.Effect<number>
 }
 
 /**
@@ -194,8 +199,8 @@ export interface Backend {
   readonly acquire: (name: string, owner: string, ttlMillis: number) => Effect.Effect<boolean, SessionStoreError>
   /** Gives the lease of `name` up, only if `owner` holds it. */
   readonly release: (name: string, owner: string) => Effect.Effect<void, SessionStoreError>
-  /** Removes every record and lease; how many records. */
-  readonly clear: Effect.Effect<number, SessionStoreError>
+  /** Removes every record and lease whose name starts with `prefix` (`""`: all of them); how many records. */
+  readonly clear: (prefix: string) => Effect.Effect<number, SessionStoreError>
 }
 
 /**
@@ -569,9 +574,24 @@ export const make = (backend: Backend, options?: Options): Effect.Effect<Service
       )
     }
 
-    const clear = guard("clear", undefined, 0, backend.clear).pipe(span("clear", undefined))
+    const clear = guard("clear", undefined, 0, backend.clear("")).pipe(span("clear", undefined))
 
-    return SessionStore.of({ read, write, deleteIfSame, lease, clear })
+    const clearAppToken = (appTokenId: string, token: Redacted.Redacted<string>): Effect.Effect<number> =>
+      guard(
+        "clear",
+        undefined,
+        0,
+        Effect.gen(function*() {
+          const crypto = yield* subtle
+          const scope = yield* Effect.tryPromise({
+            try: async () => StoreCrypto.scopeOf(crypto, await StoreCrypto.keysOf(crypto, token, appTokenId)),
+            catch: cryptoError
+          })
+          return yield* backend.clear(scope)
+        })
+      ).pipe(span("clearAppToken", undefined))
+
+    return SessionStore.of({ read, write, deleteIfSame, lease, clear, clearAppToken })
   })
 
 /**
@@ -635,12 +655,18 @@ export const memoryBackend: Effect.Effect<Backend> = Effect.sync(() => {
       Effect.sync(() => {
         if (leases.get(name)?.owner === owner) leases.delete(name)
       }),
-    clear: Effect.sync(() => {
-      const count = entries.size
-      entries.clear()
-      leases.clear()
-      return count
-    })
+    clear: (prefix) =>
+      Effect.sync(() => {
+        let count = 0
+        for (const name of [...entries.keys()]) {
+          if (name.startsWith(prefix)) {
+            entries.delete(name)
+            count++
+          }
+        }
+        for (const name of [...leases.keys()]) if (name.startsWith(prefix)) leases.delete(name)
+        return count
+      })
   }
 })
 
@@ -675,7 +701,8 @@ export const none: Service = SessionStore.of({
   write: () => Effect.succeed(false),
   deleteIfSame: () => Effect.succeed(false),
   lease: () => Effect.succeed(Option.some({ release: Effect.void })),
-  clear: Effect.succeed(0)
+  clear: Effect.succeed(0),
+  clearAppToken: () => Effect.succeed(0)
 })
 
 /**

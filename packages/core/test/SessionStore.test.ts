@@ -154,6 +154,25 @@ describe("SessionStore", () => {
       }))
   })
 
+  it.effect("clearAppToken removes every identity's entry and lease of one App Token, and nothing else", () =>
+    Effect.gen(function*() {
+      const store = yield* SessionStore.makeMemory
+      yield* TestClock.setTime(1_700_000_000_000)
+      const other = settingsOf({ appTokenId: "0_other", token: Redacted.make("f".repeat(32)) })
+      assert.isTrue(yield* store.write(settingsOf(), sessionOf(1_700_000_000_000)))
+      assert.isTrue(yield* store.write(settings2(), sessionOf(1_700_000_000_000, { userId: "u2" })))
+      assert.isTrue(yield* store.write(other, sessionOf(1_700_000_000_000)))
+      assert.isTrue(Option.isSome(yield* store.lease(settingsOf(), "1 minute")))
+      // another token value for the same id names other entries: nothing removed
+      assert.strictEqual(yield* store.clearAppToken("0_ab12cd34", Redacted.make("0".repeat(32))), 0)
+      assert.strictEqual(yield* store.clearAppToken("0_ab12cd34", Redacted.make(token)), 2)
+      assert.isTrue(Option.isNone(yield* store.read(settingsOf())))
+      assert.isTrue(Option.isNone(yield* store.read(settings2())))
+      assert.isTrue(Option.isSome(yield* store.lease(settingsOf(), "1 minute")))
+      assert.isTrue(Option.isSome(yield* store.read(other)))
+      assert.strictEqual(yield* SessionStore.none.clearAppToken("0_ab12cd34", Redacted.make(token)), 0)
+    }))
+
   describe("identities", () => {
     const variants: ReadonlyArray<readonly [string, Parameters<typeof settingsOf>[0]]> = [
       ["user", { userId: "someone-else" }],
@@ -261,7 +280,9 @@ describe("SessionStore", () => {
         const key = (info: string) =>
           Buffer.from(NodeCrypto.hkdfSync("sha256", token, "0_ab12cd34", `kaltura-effect/session-store/v1/${info}`, 32))
         const identity = identityOf(settings)
-        assert.strictEqual(name, NodeCrypto.createHmac("sha256", key("names")).update(identity).digest("hex"))
+        const hmacName = (text: string) => NodeCrypto.createHmac("sha256", key("names")).update(text).digest("hex")
+        // 16 hex characters naming the App Token, then 48 naming the identity
+        assert.strictEqual(name, hmacName("app-token").slice(0, 16) + hmacName(identity).slice(0, 48))
         const record = JSON.parse(raw) as { v: number; expiry: number; tag: string; iv: string; data: string }
         assert.strictEqual(record.v, 1)
         assert.strictEqual(record.expiry, session.expiry)

@@ -87,7 +87,7 @@ const disabled: SessionStore.Backend = {
   remove: () => Effect.succeed(false),
   acquire: () => Effect.succeed(true),
   release: () => Effect.void,
-  clear: Effect.succeed(0)
+  clear: () => Effect.succeed(0)
 }
 
 /**
@@ -138,7 +138,7 @@ export const makeBackend = (options?: Options): Effect.Effect<SessionStore.Backe
       remove: (name, tag) => attempt(() => FileStore.remove(config, name, tag)),
       acquire: (name, owner, ttlMillis) => attempt(() => FileStore.acquire(config, name, owner, ttlMillis)),
       release: (name, owner) => attempt(() => FileStore.release(config, name, owner)),
-      clear: attempt(() => FileStore.clear(config))
+      clear: (prefix) => attempt(() => FileStore.clear(config, prefix))
     }
   })
 

@@ -174,6 +174,14 @@ describe("FileSessionStore", () => {
       assert.strictEqual(yield* store.clear, 2)
       assert.deepStrictEqual(filesOf(directory), [])
       assert.isTrue(Option.isSome(yield* store.lease(settings, "10 seconds")))
+      // clearAppToken: this token's entries and leases, another token's kept
+      const otherToken = settingsOf({ appTokenId: "0_other", token: Redacted.make("e".repeat(32)) })
+      yield* store.write(settings, session)
+      yield* store.write(otherToken, session)
+      assert.strictEqual(yield* store.clearAppToken(settings.appTokenId, settings.token), 1)
+      assert.isTrue(Option.isNone(yield* store.read(settings)))
+      assert.isTrue(Option.isSome(yield* store.lease(settings, "10 seconds")))
+      assert.isTrue(Option.isSome(yield* store.read(otherToken)))
       for (const operation of ["read", "write", "delete", "lease", "release", "clear"]) {
         assert.strictEqual(yield* errorCount("file", operation), 0, operation)
       }

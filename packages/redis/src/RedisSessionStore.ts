@@ -153,27 +153,28 @@ export const makeBackend = (client: Client, options?: Pick<Options, "prefix">): 
         Effect.map((result) => result === "OK")
       ),
     release: (name, owner) => Effect.asVoid(attempt(() => evaluate(Scripts.release, [leaseKey(name)], [owner]))),
-    clear: attempt(async () => {
-      // SCAN does not apply the client's own key prefix; the keys it returns carry it, and UNLINK adds it again
-      const clientPrefix = client.options?.keyPrefix ?? ""
-      let records = 0
-      for (const kind of ["session", "lease"] as const) {
-        const pattern = `${escapeGlob(clientPrefix + prefix + kind)}:*`
-        let cursor = "0"
-        do {
-          const [next, keys] = (await client.call("SCAN", cursor, "MATCH", pattern, "COUNT", 500)) as [
-            string,
-            Array<string>
-          ]
-          cursor = next
-          if (keys.length > 0) {
-            const removed = Number(await client.call("UNLINK", ...keys.map((key) => key.slice(clientPrefix.length))))
-            if (kind === "session") records += removed
-          }
-        } while (cursor !== "0")
-      }
-      return records
-    })
+    clear: (namePrefix) =>
+      attempt(async () => {
+        // SCAN does not apply the client's own key prefix; the keys it returns carry it, and UNLINK adds it again
+        const clientPrefix = client.options?.keyPrefix ?? ""
+        let records = 0
+        for (const kind of ["session", "lease"] as const) {
+          const pattern = `${escapeGlob(`${clientPrefix}${prefix}${kind}:${namePrefix}`)}*`
+          let cursor = "0"
+          do {
+            const [next, keys] = (await client.call("SCAN", cursor, "MATCH", pattern, "COUNT", 500)) as [
+              string,
+              Array<string>
+            ]
+            cursor = next
+            if (keys.length > 0) {
+              const removed = Number(await client.call("UNLINK", ...keys.map((key) => key.slice(clientPrefix.length))))
+              if (kind === "session") records += removed
+            }
+          } while (cursor !== "0")
+        }
+        return records
+      })
   }
 }
 

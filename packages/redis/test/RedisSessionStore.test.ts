@@ -84,6 +84,15 @@ describe("RedisSessionStore", () => {
       assert.isTrue(Option.isNone(yield* store.read(settings)))
       assert.isTrue(Option.isSome(yield* store.lease(settings, "10 seconds")))
       assert.isTrue(Option.isSome(yield* other.read(settings)))
+      // clearAppToken: this token's entries and leases under this prefix, another token's kept
+      const otherToken = settingsOf({ appTokenId: "0_other", token: Redacted.make("e".repeat(32)) })
+      yield* store.write(settings, session)
+      yield* store.write(otherToken, session)
+      assert.strictEqual(yield* store.clearAppToken(settings.appTokenId, settings.token), 1)
+      assert.isTrue(Option.isNone(yield* store.read(settings)))
+      assert.isTrue(Option.isSome(yield* store.lease(settings, "10 seconds")))
+      assert.isTrue(Option.isSome(yield* store.read(otherToken)))
+      assert.isTrue(Option.isSome(yield* other.read(settings)))
       for (const operation of ["read", "write", "delete", "lease", "release", "clear"]) {
         assert.strictEqual(yield* errorCount("redis", operation), 0, operation)
       }

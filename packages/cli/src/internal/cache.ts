@@ -53,6 +53,13 @@ export const cacheOptions = {
   )
 }
 
+/** The parsed cache flags. */
+export interface CacheInput {
+  readonly cacheDir: Option.Option<string>
+  readonly redis: Option.Option<string>
+  readonly noCache: boolean
+}
+
 /** Where the CLI's sessions are kept, if anywhere. */
 export type Cache =
   | { readonly _tag: "Off" }
@@ -82,11 +89,7 @@ const resolveStore = (input: {
  * The cache of `session` and `call`: off with `--no-cache` or `KALTURA_CACHE=off`; Redis with `--redis` or
  * `KALTURA_REDIS_URL`; else files in `--cache-dir`, `KALTURA_CACHE_DIR` or the default directory.
  */
-export const resolveCache = (input: {
-  readonly cacheDir: Option.Option<string>
-  readonly redis: Option.Option<string>
-  readonly noCache: boolean
-}): Effect.Effect<Cache, CliInputError> => {
+export const resolveCache = (input: CacheInput): Effect.Effect<Cache, CliInputError> => {
   if (input.noCache) return Effect.succeed({ _tag: "Off" })
   const onOff = process.env[cacheEnv.switch]?.trim().toLowerCase()
   if (onOff === "off") return Effect.succeed({ _tag: "Off" })

@@ -10,11 +10,13 @@ import type * as FileSystem from "@effect/platform/FileSystem"
 import * as AppTokenAdmin from "@kaltura-effect/core/AppTokenAdmin"
 import * as KalturaConfig from "@kaltura-effect/core/KalturaConfig"
 import type { KalturaCallError } from "@kaltura-effect/core/KalturaError"
+import * as SessionStore from "@kaltura-effect/core/SessionStore"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import { adminSecretSources, requireAdminSecret } from "./adminSecret.js"
+import * as Cache from "./cache.js"
 import { CliFailure, ExitCode } from "./errors.js"
 import * as Http from "./nodeHttp.js"
 import { stderr, stdout } from "./output.js"
@@ -322,7 +324,9 @@ export const update: Handler<CommonInput & FieldInput & { readonly id: string }>
   }).pipe(Effect.provide(Http.layer))
 
 /** @internal `token delete ID --yes` */
-export const del: Handler<CommonInput & { readonly id: string; readonly yes: boolean }> = (input) =>
+export const del: Handler<CommonInput & Cache.CacheInput & { readonly id: string; readonly yes: boolean }> = (
+  input
+) =>
   Effect.gen(function*() {
     const id = yield* checkId(input.id)
     if (!input.yes) {
@@ -331,11 +335,23 @@ export const del: Handler<CommonInput & { readonly id: string; readonly yes: boo
           "(INVALID_KS LOGOUT); nothing was sent"
       })
     }
+    const cache = yield* Cache.resolveCache(input)
     const { partnerId, service } = yield* admin(input)
+    // its token value names the token's entries in the session cache: they can only be found with it
+    const deleted = yield* explain({ partnerId, id, write: false })(service.get(id))
     yield* explain({ partnerId, id, write: true })(service.delete(id))
     yield* stdout(input.json ? JSON.stringify({ id, deleted: true }, null, 2) : `deleted ${id}`)
     yield* stderr(
       `${programName}: warning: every session of App Token ${id} has stopped working (INVALID_KS LOGOUT); ` +
         "programs using it need a new token"
     )
+    // `session` must not print one of those sessions from the cache
+    const removed = yield* Effect.flatMap(SessionStore.SessionStore, (store) => store.clearAppToken(id, deleted.token))
+      .pipe(Effect.provide(Cache.storeLayer(cache)))
+    if (removed > 0) {
+      yield* stderr(
+        `${programName}: removed ${removed} cached session${removed === 1 ? "" : "s"} of App Token ${id} from ` +
+          Cache.describeCache(cache)
+      )
+    }
   }).pipe(Effect.provide(Http.layer))

@@ -10,6 +10,7 @@ import * as Options from "@effect/cli/Options"
 import * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
 import { adminSecretFile, adminSecretSpec } from "./adminSecret.js"
+import * as Cache from "./cache.js"
 import { sessionOptions } from "./settings.js"
 
 const loadToken = Effect.promise(() => import("./token.js"))
@@ -133,6 +134,7 @@ export const del = Command.make(
   "delete",
   {
     ...commonOptions,
+    ...Cache.cacheOptions,
     id,
     yes: Options.boolean("yes").pipe(
       Options.withDescription("Confirm: every session the token gave stops working at once.")
@@ -141,7 +143,8 @@ export const del = Command.make(
   (input) => Effect.flatMap(loadToken, (Token) => Token.del(input))
 ).pipe(
   Command.withDescription(
-    "Delete an App Token (needs --yes): every session it gave stops working at once (INVALID_KS LOGOUT)."
+    "Delete an App Token (needs --yes): every session it gave stops working at once (INVALID_KS LOGOUT). Its " +
+      "sessions are removed from the session cache (--cache-dir / KALTURA_CACHE_DIR, or --redis / KALTURA_REDIS_URL)."
   )
 )
 

@@ -4,7 +4,8 @@
  * - three keys derived with HKDF-SHA256 from the App Token (input key material: the token's UTF-8 bytes; salt: the
  *   App Token id; info: one versioned string per key): an AES-256-GCM key for the entries, an HMAC-SHA256 key that
  *   names them and another that tags the KS they hold;
- * - entry names: hex HMAC-SHA256 of the identity, so a name reveals nothing and another token never finds the entry;
+ * - entry names: 64 hex characters of HMAC-SHA256, 16 naming the App Token, 48 the identity, so a name reveals
+ *   nothing, another token never finds the entry, and the entries of one token can be removed together;
  * - KS tags: hex HMAC-SHA256 of the KS, so a store can compare KSs (delete-if-same) without holding one in clear;
  * - AES-256-GCM with a random 96-bit IV per write and a 128-bit tag, the identity and the record's clear header as
  *   associated data.
@@ -84,9 +85,13 @@ export const keysOf = (crypto: SubtleCrypto, token: Redacted.Redacted<string>, a
 const hmacHex = async (crypto: SubtleCrypto, key: CryptoKey, text: string): Promise<string> =>
   bytesToHex(new Uint8Array(await crypto.sign("HMAC", key, encoder.encode(text))))
 
-/** The name of the entry of an identity: 64 hex characters. */
-export const nameOf = (crypto: SubtleCrypto, keys: Keys, identity: string): Promise<string> =>
-  hmacHex(crypto, keys.names, identity)
+/** The first 16 hex characters of every entry name of an App Token: its entries can be removed together. */
+export const scopeOf = async (crypto: SubtleCrypto, keys: Keys): Promise<string> =>
+  (await hmacHex(crypto, keys.names, "app-token")).slice(0, 16)
+
+/** The name of the entry of an identity: 64 hex characters, the App Token's {@link scopeOf} then the identity's. */
+export const nameOf = async (crypto: SubtleCrypto, keys: Keys, identity: string): Promise<string> =>
+  (await scopeOf(crypto, keys)) + (await hmacHex(crypto, keys.names, identity)).slice(0, 48)
 
 /** The tag of a KS: 64 hex characters. */
 export const tagOf = (crypto: SubtleCrypto, keys: Keys, ks: Redacted.Redacted<string>): Promise<string> =>

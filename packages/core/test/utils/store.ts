@@ -92,7 +92,7 @@ export const inspectable = (store: string) =>
         const current = Option.getOrThrow(yield* inner.get(name))
         const changed = f(current)
         // force it in: clear, then put with an expiry that wins
-        yield* inner.clear
+        yield* inner.clear("")
         const entry = { record: changed, expiry: Number.MAX_SAFE_INTEGER, tag: "", expiresAt: Number.MAX_SAFE_INTEGER }
         yield* inner.put(name, entry)
         records.set(name, changed)
@@ -115,6 +115,6 @@ export const broken = (
     remove: () => op,
     acquire: () => op,
     release: () => op,
-    clear: op
+    clear: () => op
   }
 }

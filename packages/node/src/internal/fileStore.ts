@@ -382,8 +382,8 @@ export const acquire = (config: Config, name: string, owner: string, ttlMillis: 
 export const release = (config: Config, name: string, owner: string): Promise<void> =>
   unlock(pathsOf(config, name).lease, owner)
 
-/** Removes every file of ours in the directory; how many records. */
-export const clear = async (config: Config): Promise<number> => {
+/** Removes every file of ours in the directory whose name starts with `prefix` (`""`: all); how many records. */
+export const clear = async (config: Config, prefix: string): Promise<number> => {
   let files: ReadonlyArray<string>
   try {
     files = await Fs.readdir(config.directory)
@@ -393,7 +393,7 @@ export const clear = async (config: Config): Promise<number> => {
   }
   let records = 0
   for (const file of files) {
-    if (!ourFile.test(file) && !orphanFile.test(file)) continue
+    if ((!ourFile.test(file) && !orphanFile.test(file)) || !file.startsWith(prefix)) continue
     try {
       await Fs.unlink(Path.join(config.directory, file))
       if (file.endsWith(".session")) records++
