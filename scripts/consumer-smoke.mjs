@@ -59,32 +59,33 @@ const run = (name, command, args, options = {}) => {
   return ok
 }
 
-const check = (name, f) => {
-  const t0 = Date.now()
-  let ok = false
-  try {
-    f()
-    ok = true
-  } catch (error) {
-    console.error(String(error?.message ?? error))
-  }
+/** Records a check's outcome and prints it. */
+const recordStep = (name, ok, t0) => {
   steps.push({ name, ok, seconds: (Date.now() - t0) / 1000 })
   process.stdout.write(`<-- ${ok ? "ok" : "FAILED"} ${name}\n`)
   return ok
 }
 
-const checkAsync = async (name, f) => {
+const check = (name, f) => {
   const t0 = Date.now()
-  let ok = false
   try {
-    await f()
-    ok = true
+    f()
+    return recordStep(name, true, t0)
   } catch (error) {
     console.error(String(error?.message ?? error))
+    return recordStep(name, false, t0)
   }
-  steps.push({ name, ok, seconds: (Date.now() - t0) / 1000 })
-  process.stdout.write(`<-- ${ok ? "ok" : "FAILED"} ${name}\n`)
-  return ok
+}
+
+const checkAsync = async (name, f) => {
+  const t0 = Date.now()
+  try {
+    await f()
+    return recordStep(name, true, t0)
+  } catch (error) {
+    console.error(String(error?.message ?? error))
+    return recordStep(name, false, t0)
+  }
 }
 
 /** The first line a child process prints on stdout; fails if it exits or stays silent for `timeout` ms first. */

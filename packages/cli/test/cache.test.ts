@@ -10,7 +10,7 @@ import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { bin, type Result, runBin } from "./utils/bin.js"
+import { assertBuilt, type Result, run, runNow } from "./harness.js"
 
 let scope: Scope.CloseableScope
 let fake: FakeKaltura.Service
@@ -45,7 +45,7 @@ const printed = (result: Result): Printed => {
 }
 
 const session = async (extraEnv: Record<string, string | undefined>, ...flags: ReadonlyArray<string>) =>
-  printed(await runBin(["session", "--json", ...flags], { ...env, ...extraEnv }))
+  printed(await run(["session", "--json", ...flags], { env: { ...env, ...extraEnv } }))
 
 /** Every file under `dir`, with its content. */
 const filesIn = (dir: string) =>
@@ -67,7 +67,7 @@ const secrets = async (): Promise<ReadonlyArray<string>> => {
 }
 
 beforeAll(async () => {
-  if (!Fs.existsSync(bin)) throw new Error(`${bin} is missing: run \`pnpm build\` first (the root \`pnpm test\` does)`)
+  assertBuilt()
   scope = await Effect.runPromise(Scope.make())
   fake = await Effect.runPromise(Scope.extend(FakeKaltura.make({ liveClock: true }), scope))
   redis = await Effect.runPromise(Scope.extend(RedisServer.make(), scope))
@@ -100,7 +100,7 @@ const runRefreshScenario = async () => {
   const runs: Array<{ readonly printed: Printed; readonly requests: ReadonlyArray<string> }> = []
   const once = async () => {
     const before = await runEffect(Effect.map(own.requests, (log) => log.length))
-    const result = printed(await runBin(["session", "--json", "--expiry", "60"], ownEnv))
+    const result = printed(await run(["session", "--json", "--expiry", "60"], { env: ownEnv }))
     const log = (await runEffect(own.requests)).slice(before)
     runs.push({ printed: result, requests: log.map((entry) => `${entry.service}.${entry.action}`) })
   }
@@ -126,10 +126,10 @@ describe("kaltura-apptoken's session cache", () => {
     expect(await requestCount()).toBe(before)
     expect(second).toEqual({ ...first, source: "cache" })
     // plain output: the same KS
-    const plain = await runBin(["session"], { ...env, KALTURA_CACHE_DIR: dir })
+    const plain = await run(["session"], { env: { ...env, KALTURA_CACHE_DIR: dir } })
     expect(plain.stdout).toBe(`${first.ks}\n`)
     // call uses it too: the call itself is the only request
-    const call = await runBin(["call", "baseEntry", "list"], { ...env, KALTURA_CACHE_DIR: dir })
+    const call = await run(["call", "baseEntry", "list"], { env: { ...env, KALTURA_CACHE_DIR: dir } })
     expect(call.code, call.stderr).toBe(0)
     const log = (await runEffect(fake.requests)).slice(before)
     expect(log.map((entry) => `${entry.service}.${entry.action}`)).toEqual(["baseentry.list"])
@@ -156,7 +156,7 @@ describe("kaltura-apptoken's session cache", () => {
     const after = await starts()
     expect(after.session - before.session).toBe(2)
     expect(filesIn(dir)).toEqual(stored)
-    const bad = await runBin(["session"], { ...env, KALTURA_CACHE_DIR: dir, KALTURA_CACHE: "maybe" })
+    const bad = await run(["session"], { env: { ...env, KALTURA_CACHE_DIR: dir, KALTURA_CACHE: "maybe" } })
     expect(bad.code).toBe(2)
     expect(bad.stderr).toContain("KALTURA_CACHE")
   }, 60_000)
@@ -178,7 +178,7 @@ describe("kaltura-apptoken's session cache", () => {
     }
     // another token for the same App Token id, or another partner: the cached KS is not theirs, Kaltura refuses them
     for (const extra of [{ KALTURA_APP_TOKEN: "0123456789abcdef0123456789abcdef" }, { KALTURA_PARTNER_ID: "54321" }]) {
-      const refused = await runBin(["session"], { ...env, KALTURA_CACHE_DIR: dir, ...extra })
+      const refused = await run(["session"], { env: { ...env, KALTURA_CACHE_DIR: dir, ...extra } })
       expect(refused.code, JSON.stringify(extra)).not.toBe(0)
       expect(refused.stdout).toBe("")
     }
@@ -188,7 +188,10 @@ describe("kaltura-apptoken's session cache", () => {
   it("20 processes at once on one Redis with an empty store: 1 widget session, 1 startSession, one KS", async () => {
     const before = await starts()
     const results = await Promise.all(
-      Array.from({ length: 20 }, () => runBin(["session", "--json"], { ...env, KALTURA_REDIS_URL: redis.url }, 90_000))
+      Array.from(
+        { length: 20 },
+        () => runNow(["session", "--json"], { env: { ...env, KALTURA_REDIS_URL: redis.url }, timeout: 90_000 })
+      )
     )
     const sessions = results.map(printed)
     const after = await starts()
@@ -237,11 +240,11 @@ describe("kaltura-apptoken's session cache", () => {
   it("cache clear removes what the CLI stored: the next run asks Kaltura", async () => {
     const dir = cacheDir()
     await session({ KALTURA_CACHE_DIR: dir })
-    const cleared = await runBin(["cache", "clear"], { KALTURA_CACHE_DIR: dir })
+    const cleared = await run(["cache", "clear"], { env: { KALTURA_CACHE_DIR: dir } })
     expect(cleared.code, cleared.stderr).toBe(0)
     expect(cleared.stdout).toBe(`removed 1 cached session from ${Path.join(dir, "sessions")}\n`)
     expect((await session({ KALTURA_CACHE_DIR: dir })).source).toBe("kaltura")
-    const redisCleared = await runBin(["cache", "clear", "--redis", redis.url], {})
+    const redisCleared = await run(["cache", "clear", "--redis", redis.url], { env: {} })
     expect(redisCleared.code, redisCleared.stderr).toBe(0)
     expect(redisCleared.stdout).toMatch(/^removed \d+ cached sessions? from Redis\n$/)
   }, 60_000)
@@ -260,13 +263,15 @@ describe("kaltura-apptoken's session cache", () => {
       await session({ ...doomedEnv }, "--user-id", "alice@example.com")
       await session({ ...doomedEnv }, "--user-id", "bob@example.com")
       const kept = await session({ KALTURA_CACHE_DIR: dir })
-      const deleted = await runBin(["token", "delete", doomed.id, "--yes"], {
-        ...doomedEnv,
-        KALTURA_ADMIN_SECRET: fake.adminSecret
+      const deleted = await run(["token", "delete", doomed.id, "--yes"], {
+        env: {
+          ...doomedEnv,
+          KALTURA_ADMIN_SECRET: fake.adminSecret
+        }
       })
       expect(deleted.code, deleted.stderr).toBe(0)
       expect(deleted.stderr).toContain(`removed 2 cached sessions of App Token ${doomed.id}`)
-      const refused = await runBin(["session"], { ...doomedEnv, KALTURA_USER_ID: "alice@example.com" })
+      const refused = await run(["session"], { env: { ...doomedEnv, KALTURA_USER_ID: "alice@example.com" } })
       expect(refused.code).toBe(3)
       expect(refused.stdout).toBe("")
       // another token's session stays cached
@@ -280,7 +285,7 @@ describe("kaltura-apptoken's session cache", () => {
     Fs.writeFileSync(notADirectory, "")
     const unreachable = `redis://127.0.0.1:${await closedPort()}`
     for (const extra of [{ KALTURA_CACHE_DIR: notADirectory }, { KALTURA_REDIS_URL: unreachable }]) {
-      const result = await runBin(["session"], { ...env, ...extra })
+      const result = await run(["session"], { env: { ...env, ...extra } })
       expect(result.code, result.stderr).toBe(0)
       expect(result.stdout).toMatch(/^djJ8[A-Za-z0-9_=-]+\n$/)
       const lines = result.stderr.split("\n").filter((line) => line !== "")
@@ -288,7 +293,7 @@ describe("kaltura-apptoken's session cache", () => {
       expect(lines[0]).toMatch(/^kaltura-apptoken: warning: .*session store/)
       expect(result.stderr).not.toContain("127.0.0.1:")
     }
-    const bad = await runBin(["session"], { ...env, KALTURA_REDIS_URL: "http://127.0.0.1:6379" })
+    const bad = await run(["session"], { env: { ...env, KALTURA_REDIS_URL: "http://127.0.0.1:6379" } })
     expect(bad.code).toBe(2)
     expect(bad.stderr).toContain("--redis")
   }, 60_000)

@@ -56,31 +56,35 @@ const limited = async <A>(task: () => Promise<A>): Promise<A> => {
 /** Every run so far, in the order they ended. */
 export const recorded: Array<Result> = []
 
-/** Runs the bin with `args` (and `--debug` when asked); kills it and fails after `timeout` ms. */
-export const run = (
-  args: ReadonlyArray<string>,
-  options: { readonly env?: Record<string, string | undefined>; readonly timeout?: number } = {}
-): Promise<Result> =>
-  limited(() =>
-    new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [bin, ...args], { env: baseEnv(options.env ?? {}), stdio: "pipe" })
-      let stdout = ""
-      let stderr = ""
-      child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk))
-      child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk))
-      const timer = setTimeout(() => {
-        child.kill("SIGKILL")
-        reject(new Error(`kaltura-apptoken ${args.join(" ")} did not exit within ${options.timeout ?? 15_000} ms`))
-      }, options.timeout ?? 15_000)
-      child.on("error", reject)
-      child.on("close", (code) => {
-        clearTimeout(timer)
-        const result = { args, code, stdout, stderr }
-        recorded.push(result)
-        resolve(result)
-      })
+export interface RunOptions {
+  readonly env?: Record<string, string | undefined>
+  readonly timeout?: number
+}
+
+/** Runs the bin with `args`, a few runs at a time; kills it and fails after `timeout` ms. */
+export const run = (args: ReadonlyArray<string>, options: RunOptions = {}): Promise<Result> =>
+  limited(() => runNow(args, options))
+
+/** Runs the bin with `args` at once, however many other runs there are (for tests of processes starting together). */
+export const runNow = (args: ReadonlyArray<string>, options: RunOptions = {}): Promise<Result> =>
+  new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, ...args], { env: baseEnv(options.env ?? {}), stdio: "pipe" })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk))
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk))
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL")
+      reject(new Error(`kaltura-apptoken ${args.join(" ")} did not exit within ${options.timeout ?? 15_000} ms`))
+    }, options.timeout ?? 15_000)
+    child.on("error", reject)
+    child.on("close", (code) => {
+      clearTimeout(timer)
+      const result = { args, code, stdout, stderr }
+      recorded.push(result)
+      resolve(result)
     })
-  )
+  })
 
 /** Asserts the usual shape of a failure: the exit code and exactly one clean line on stderr, nothing on stdout. */
 export const expectFailure = (result: Result, code: number, ...mentions: ReadonlyArray<string | RegExp>) => {
