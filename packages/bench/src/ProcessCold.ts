@@ -26,40 +26,25 @@
 import * as FakeKaltura from "@kaltura-effect/testing/FakeKaltura"
 import * as Effect from "effect/Effect"
 import * as Esbuild from "esbuild"
-import { spawn } from "node:child_process"
 import * as Fs from "node:fs"
-import { createRequire } from "node:module"
 import * as Path from "node:path"
-import { fileURLToPath } from "node:url"
 import { type Benchmark, median, minMax, pairedRatios, type Row } from "./Harness.js"
+import {
+  childEnv,
+  cliBin,
+  type Contender as AnyContender,
+  officialScript,
+  require,
+  runOnce,
+  type Sample,
+  usagePreload,
+  workspaceRoot
+} from "./Processes.js"
 
-/**
- * The arguments of the CLI contender. With issue 13's session cache, `--no-cache` goes here: a cold process must
- * not be served a KS cached by an earlier one.
- */
+type Contender = AnyContender<"official" | "cli" | "library" | "bundled">
+
+/** The arguments of the CLI contender (its session cache is off: `KALTURA_CACHE=off` in `childEnv`). */
 const cliArgs: ReadonlyArray<string> = ["session"]
-
-const require = createRequire(import.meta.url)
-
-/** The workspace root: the nearest directory above this module with a `pnpm-workspace.yaml`. */
-const workspaceRoot = (): string => {
-  let dir = Path.dirname(fileURLToPath(import.meta.url))
-  while (!Fs.existsSync(Path.join(dir, "pnpm-workspace.yaml"))) {
-    const parent = Path.dirname(dir)
-    if (parent === dir) throw new Error("process_cold: no pnpm-workspace.yaml above the bench package")
-    dir = parent
-  }
-  return dir
-}
-
-/** The CLI's shipped bin, as its package.json names it. */
-const cliBin = (): string => {
-  const manifest = require.resolve("@kaltura-effect/cli/package.json")
-  const bin = JSON.parse(Fs.readFileSync(manifest, "utf8")).bin["kaltura-apptoken"] as string
-  const file = Path.resolve(Path.dirname(manifest), bin)
-  if (!Fs.existsSync(file)) throw new Error(`process_cold: ${file} is missing: run \`pnpm build\` first`)
-  return file
-}
 
 /** The README's usage program, as the README has it (the block between the example markers). */
 const readmeExample = (root: string): string => {
@@ -71,40 +56,6 @@ const readmeExample = (root: string): string => {
   return block[1]!
 }
 
-/** Writes `process.resourceUsage()`'s peak RSS (KiB) and CPU time (µs) to `$KALTURA_BENCH_USAGE` at exit. */
-const usagePreload = `"use strict"
-const file = process.env.KALTURA_BENCH_USAGE
-if (file) {
-  process.on("exit", () => {
-    const usage = process.resourceUsage()
-    require("node:fs").writeFileSync(file, JSON.stringify({ maxRSS: usage.maxRSS, cpu: usage.userCPUTime + usage.systemCPUTime }))
-  })
-}
-`
-
-/** The official client's whole program, as its App Token guide shows it. */
-const officialScript = (kalturaClient: string) =>
-  `"use strict"
-const kaltura = require(${JSON.stringify(kalturaClient)})
-const { createHash } = require("node:crypto")
-
-const main = async () => {
-  const config = new kaltura.Configuration()
-  config.serviceUrl = process.env.KALTURA_SERVICE_URL
-  config.setLogger({ log() {}, error() {}, debug() {} }) // it logs every request on stdout by default
-  const client = new kaltura.Client(config)
-  const widget = await kaltura.services.session.startWidgetSession("_" + process.env.KALTURA_PARTNER_ID).execute(client)
-  const tokenHash = createHash("sha256").update(widget.ks + process.env.KALTURA_APP_TOKEN).digest("hex")
-  client.setKs(widget.ks)
-  const session = await kaltura.services.appToken.startSession(process.env.KALTURA_APP_TOKEN_ID, tokenHash).execute(client)
-  process.stdout.write("ks length " + session.ks.length + "\\n")
-}
-main().catch((error) => {
-  process.stderr.write("kaltura-client failed: " + (error && error.message) + "\\n")
-  process.exitCode = 1
-})
-`
-
 /** Runs the README's `main` as a user's program would. */
 const libraryRunner = `import { Effect } from "effect"
 import { main } from "./example.mjs"
@@ -112,66 +63,6 @@ import { main } from "./example.mjs"
 const names = await Effect.runPromise(main)
 process.stdout.write("entries " + names.length + "\\n")
 `
-
-interface Sample {
-  readonly wall: number
-  readonly rss: number
-  readonly cpu: number
-}
-
-interface Contender {
-  readonly key: "official" | "cli" | "library" | "bundled"
-  readonly args: ReadonlyArray<string>
-  /** What a good run prints on stdout. */
-  readonly expected: RegExp
-}
-
-/** The child's environment: this process's without any KALTURA_* variable, plus `env`. */
-const childEnv = (env: Record<string, string>): Record<string, string> => {
-  const result: Record<string, string> = {}
-  for (const [name, value] of Object.entries(process.env)) {
-    if (!name.startsWith("KALTURA_") && value !== undefined) result[name] = value
-  }
-  // a cold process: the CLI's session cache off (it would serve every run after the first)
-  return { ...result, NO_COLOR: "1", KALTURA_CACHE: "off", ...env }
-}
-
-const runOnce = (contender: Contender, preload: string, usageFile: string, env: Record<string, string>) =>
-  Effect.async<Sample, Error>((resume) => {
-    Fs.rmSync(usageFile, { force: true })
-    const start = performance.now()
-    const child = spawn(process.execPath, ["--require", preload, ...contender.args], {
-      env: { ...env, KALTURA_BENCH_USAGE: usageFile },
-      stdio: ["ignore", "pipe", "pipe"]
-    })
-    let stdout = ""
-    let stderr = ""
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk))
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk))
-    const timer = setTimeout(() => child.kill("SIGKILL"), 60_000)
-    child.on("error", (error) => {
-      clearTimeout(timer)
-      resume(Effect.fail(error))
-    })
-    child.on("exit", (code, signal) => {
-      const wall = performance.now() - start
-      clearTimeout(timer)
-      // the output is read once the streams end; the clock stopped at the exit
-      child.on("close", () => {
-        if (code !== 0 || !contender.expected.test(stdout) || !Fs.existsSync(usageFile)) {
-          // stdout may be a KS: never repeated here, only its length
-          return resume(Effect.fail(
-            new Error(
-              `process_cold ${contender.key}: exit ${code ?? signal}, ${stdout.length} bytes on stdout, ` +
-                `stderr: ${stderr.slice(0, 2000)}`
-            )
-          ))
-        }
-        const usage = JSON.parse(Fs.readFileSync(usageFile, "utf8")) as { maxRSS: number; cpu: number }
-        resume(Effect.succeed({ wall, rss: usage.maxRSS / 1024, cpu: usage.cpu / 1000 }))
-      })
-    })
-  })
 
 const labels: Record<Contender["key"], string> = {
   official: "a plain Node script with kaltura-client 21.20.0",

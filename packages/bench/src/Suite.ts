@@ -10,11 +10,13 @@ import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import * as ColdHerd from "./ColdHerd.js"
 import * as ColdVsOfficial from "./ColdVsOfficial.js"
+import * as FleetCold from "./FleetCold.js"
 import type { Benchmark, Row } from "./Harness.js"
 import * as Hash from "./Hash.js"
 import * as HotKs from "./HotKs.js"
 import * as KeyedMemory from "./KeyedMemory.js"
 import * as ProcessCold from "./ProcessCold.js"
+import * as ProcessWarmCache from "./ProcessWarmCache.js"
 import * as Refresh from "./Refresh.js"
 import * as SoakHeap from "./SoakHeap.js"
 
@@ -28,6 +30,8 @@ export const benchmarks: ReadonlyArray<Benchmark> = [
   Refresh.benchmark,
   ColdVsOfficial.benchmark,
   ProcessCold.benchmark,
+  ProcessWarmCache.benchmark,
+  FleetCold.benchmark,
   KeyedMemory.benchmark,
   SoakHeap.benchmark,
   Hash.benchmark

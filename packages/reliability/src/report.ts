@@ -30,7 +30,8 @@ const parts: Record<number, string> = {
   6: "Lifetime",
   7: "Transport security",
   8: "Every wait ends",
-  9: "Session store"
+  9: "Session store",
+  10: "Shared sessions"
 }
 
 /** The sources whose uncommitted changes the report names, since the figures depend on them. */
