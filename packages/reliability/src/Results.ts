@@ -83,7 +83,7 @@ export const record = (result: Omit<Result, "recordedAt">): Result => {
 }
 
 /**
- * Reads every recorded result, sorted by id.
+ * Reads every recorded result, sorted by id (numbers as numbers: part 10 after part 9).
  *
  * @since 0.1.0
  * @category Reading
@@ -92,7 +92,7 @@ export const readAll = (dir: string = resultsDir()): ReadonlyArray<Result> => {
   if (!Fs.existsSync(dir)) return []
   return Fs.readdirSync(dir)
     .filter((name) => name.endsWith(".json") && !name.startsWith("."))
-    .sort()
+    .sort((a, b) => a.localeCompare(b, "en", { numeric: true }))
     .map((name) => JSON.parse(Fs.readFileSync(Path.join(dir, name), "utf8")) as Result)
 }
 
