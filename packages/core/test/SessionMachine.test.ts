@@ -592,6 +592,29 @@ const table: Record<string, Record<string, string>> = {
     "close: Evicted": "- | Complete f1 Evicted, Release | Expired",
     "close: Closed": "- | Complete f1 Closed | Expired"
   },
+  "store: waiting, the holder's time is up (30 s)": {
+    "get": "Await f1 | - | Expired",
+    "refresh": "Await f1 | - | Expired",
+    "getWith 500 s": "Await f1 | - | Expired",
+    "getWith 2 h": "Await f1 | - | Expired",
+    "tick": "- | - | Expired",
+    "invalidate": "- | Invalidated widget dropped | Expired",
+    "invalidate g1": "- | - | Expired",
+    "invalidate g9": "- | - | Expired",
+    "settled: success": "- | - | Expired",
+    "settled: 503": "- | - | Expired",
+    "settled: APP_TOKEN_NOT_ACTIVE": "- | - | Expired",
+    "settled: INVALID_KS": "- | - | Expired",
+    "settled: defect": "- | - | Expired",
+    "settled: stale flight": "- | - | Expired",
+    "store read: a newer session": "- | Complete f1 g1, Started from the store | Fresh",
+    "store read: the session held": "- | StoreLease f1 | Expired",
+    "store read: miss": "- | StoreLease f1 | Expired",
+    "lease: granted": "- | StoreRelease f1 | Expired",
+    "lease: held elsewhere": "- | - | Expired",
+    "close: Evicted": "- | Complete f1 Evicted, Release | Expired",
+    "close: Closed": "- | Complete f1 Closed | Expired"
+  },
   "store: reading again under the lease": {
     "get": "Await f1 | - | Expired",
     "refresh": "Await f1 | - | Expired",
@@ -978,7 +1001,7 @@ describe("the session machine: a shared session store", () => {
     assert.include(commandsOf(obtained), "StoreRelease")
   })
 
-  it("with the lease elsewhere: read the store every 500 ms for the holder's result, for at most the lease's 30 s", () => {
+  it("with the lease elsewhere: read the store every 500 ms for the holder's result, for the lease's 30 s, twice", () => {
     const waiting = withStore([get, 0], [storeRead(1, undefined), 0], [storeLeased(1, false), 0])
     assert.strictEqual(Machine.wakeAt(waiting.state, 0), 500)
     const polled = driveWith(storePolicy, waiting.state, [tick, 500])
@@ -990,8 +1013,19 @@ describe("the session machine: a shared session store", () => {
     // the holder's result arrives: adopted
     const adopted = driveWith(storePolicy, missed.state, [tick, 1020], [storeRead(1, stored(900)), 1030])
     assert.deepStrictEqual(commandsOf(adopted), ["Complete", "Obtained"])
-    // or the holder died: after the lease's time, acquire from Kaltura (without the lease)
-    const gaveUp = driveWith(storePolicy, missed.state, [tick, 30_100], [storeRead(1, undefined), 30_100])
+    // or the holder died: after the lease's time, ask for the lease once more (one waiter refreshes for all)
+    const timeUp = driveWith(storePolicy, missed.state, [tick, 30_100], [storeRead(1, undefined), 30_100])
+    assert.deepStrictEqual(commandsOf(timeUp), ["StoreLease"])
+    const granted = driveWith(storePolicy, timeUp.state, [storeLeased(1, true), 30_110])
+    assert.deepStrictEqual(commandsOf(granted), ["StoreRead"])
+    assert.deepStrictEqual(commandsOf(driveWith(storePolicy, granted.state, [storeRead(1, undefined), 30_120])), [
+      "Acquire"
+    ])
+    // another waiter got it: wait for that one, and when that wait runs out too, acquire without the lease
+    const refused = driveWith(storePolicy, timeUp.state, [storeLeased(1, false), 30_110])
+    assert.deepStrictEqual(commandsOf(refused), [])
+    assert.strictEqual(Machine.wakeAt(refused.state, 30_110), 30_610)
+    const gaveUp = driveWith(storePolicy, refused.state, [tick, 60_200], [storeRead(1, undefined), 60_200])
     assert.deepStrictEqual(commandsOf(gaveUp), ["Acquire"])
     assert.isFalse(gaveUp.state.flight!.leased)
   })

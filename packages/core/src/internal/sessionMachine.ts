@@ -134,9 +134,11 @@ export interface Flight {
   readonly stage: Stage
   /** We hold the store's refresh lease: released when the flight ends. */
   readonly leased: boolean
-  /** While `waiting`: the next store read, and when to stop waiting and acquire from Kaltura. */
+  /** While `waiting`: the next store read, and when to stop waiting (ask for the lease again, or acquire). */
   readonly pollAt: number | undefined
   readonly waitUntil: number | undefined
+  /** The lease was asked for again after a wait ran out (its holder died): the next wait that runs out acquires. */
+  readonly leaseRetried: boolean
   /** The widget session the acquisition reuses, if any. */
   readonly widget: WidgetSessionInfo | undefined
   /** The reused widget KS was rejected with `INVALID_KS` and this flight started again with a new one. */
@@ -439,7 +441,8 @@ const newFlight = (policy: Policy, state: State, now: number): Transition => {
     waitUntil: undefined,
     widget: undefined,
     fellBack: false,
-    widgetDropped: false
+    widgetDropped: false,
+    leaseRetried: false
   }
   const scheduled: State = { ...state, flight, lastStart: startAt, nextFlightId: state.nextFlightId + 1 }
   return startAt <= now ? begin(policy, scheduled, flight, now) : unchanged(scheduled)
@@ -797,7 +800,8 @@ const onSettled = (
 
 /**
  * The store answered a read: adopt a session stored by another process if it is worth it; otherwise take the refresh
- * lease (a first read) or, waiting for another holder, read again later until the wait is over, then acquire.
+ * lease (a first read) or, waiting for another holder, read again later until the wait is over, then ask for the
+ * lease once more, and after a second wait acquire.
  */
 const onStoreRead = (
   policy: Policy,
@@ -822,7 +826,15 @@ const onStoreRead = (
       commands: [{ _tag: "StoreLease", flightId: flight.id }]
     }
   }
-  if (now >= flight.waitUntil) return acquiring(policy, withWidget, flight, now)
+  if (now >= flight.waitUntil) {
+    // the holder's time is up (it died, or is stuck): ask for the lease once more, so that one of the processes that
+    // waited refreshes for all of them; after a second wait, acquire without it
+    if (flight.leaseRetried) return acquiring(policy, withWidget, flight, now)
+    return {
+      state: { ...withWidget, flight: { ...flight, stage: "leasing", leaseRetried: true } },
+      commands: [{ _tag: "StoreLease", flightId: flight.id }]
+    }
+  }
   return unchanged({ ...withWidget, flight: { ...flight, stage: "waiting", pollAt: now + policy.storePoll } })
 }
 

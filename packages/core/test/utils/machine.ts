@@ -296,6 +296,12 @@ export const situations: ReadonlyArray<{
       policy: storePolicy
     },
     {
+      name: "store: waiting, the holder's time is up (30 s)",
+      state: reachWithStore([get, 0], [storeRead(1, undefined), 0], [storeLeased(1, false), 0], [tick, 500]),
+      now: 30_100,
+      policy: storePolicy
+    },
+    {
       name: "store: reading again under the lease",
       state: reachWithStore([get, 0], [storeRead(1, undefined), 0], [storeLeased(1, true), 0]),
       now: 100,
