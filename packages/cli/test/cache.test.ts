@@ -159,6 +159,9 @@ describe("kaltura-apptoken's session cache", () => {
     const bad = await run(["session"], { env: { ...env, KALTURA_CACHE_DIR: dir, KALTURA_CACHE: "maybe" } })
     expect(bad.code).toBe(2)
     expect(bad.stderr).toContain("KALTURA_CACHE")
+    const empty = await run(["session", "--cache-dir", " "], { env })
+    expect(empty.code).toBe(2)
+    expect(empty.stderr).toContain("--cache-dir")
   }, 60_000)
 
   it("different identities never see each other's KS", async () => {

@@ -79,6 +79,9 @@ const resolveStore = (input: {
       : Effect.fail(invalid(`invalid --redis (env ${cacheEnv.redis}): expected a redis:// or rediss:// URL`))
   }
   const directory = pick(input.cacheDir, cacheEnv.directory)
+  if (directory !== undefined && directory.trim() === "") {
+    return Effect.fail(invalid(`invalid --cache-dir (env ${cacheEnv.directory}): expected a directory path`))
+  }
   return Effect.succeed({
     _tag: "Files",
     directory: Path.join(directory === undefined ? defaultCacheDirectory() : Path.resolve(directory), "sessions")
