@@ -207,6 +207,9 @@ export const make = (deps: {
         case "StoreWrite":
           return store === undefined ? Effect.void : Effect.map(settled(store.write(command.session)), (fiber) => {
             lastWrite = fiber
+            fiber.addObserver(() => {
+              if (lastWrite === fiber) lastWrite = undefined
+            })
           })
         case "StoreDelete":
           return store === undefined ? Effect.void : Effect.asVoid(settled(store.deleteIfSame(command.ks)))
