@@ -15,7 +15,7 @@ import { spawn } from "node:child_process"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { type Benchmark, median, minMax, type Row } from "./Harness.js"
-import { childEnv, cliBin, officialScript, require, workspaceRoot } from "./Processes.js"
+import { childEnv, cliBin, officialScript, require, scratchDirectory } from "./Processes.js"
 
 const fleetSize = 20
 
@@ -65,12 +65,7 @@ export const benchmark: Benchmark = {
   run: ({ quick }) =>
     Effect.scoped(Effect.gen(function*() {
       const runs = quick ? 1 : 5
-      const buildDir = Path.join(workspaceRoot(), "packages", "bench", "build")
-      Fs.mkdirSync(buildDir, { recursive: true })
-      const dir = yield* Effect.acquireRelease(
-        Effect.sync(() => Fs.mkdtempSync(Path.join(buildDir, "fleet-cold-"))),
-        (dir) => Effect.sync(() => Fs.rmSync(dir, { recursive: true, force: true }))
-      )
+      const dir = yield* scratchDirectory("fleet-cold-")
       const official = Path.join(dir, "official.cjs")
       Fs.writeFileSync(official, officialScript(require.resolve("kaltura-client")))
       const bin = cliBin()

@@ -37,6 +37,7 @@ import {
   require,
   runOnce,
   type Sample,
+  scratchDirectory,
   usagePreload,
   workspaceRoot
 } from "./Processes.js"
@@ -87,13 +88,8 @@ export const benchmark: Benchmark = {
       const kalturaClient = require.resolve("kaltura-client")
 
       // the programs, in a directory of this package (so that the runner resolves the built @kaltura-effect/*
-      // packages and effect through packages/bench/node_modules, as from an installed project's node_modules)
-      const buildDir = Path.join(root, "packages", "bench", "build")
-      Fs.mkdirSync(buildDir, { recursive: true })
-      const dir = yield* Effect.acquireRelease(
-        Effect.sync(() => Fs.mkdtempSync(Path.join(buildDir, "process-cold-"))),
-        (dir) => Effect.sync(() => Fs.rmSync(dir, { recursive: true, force: true }))
-      )
+      // packages and effect as from an installed project's node_modules)
+      const dir = yield* scratchDirectory("process-cold-")
       const file = (name: string, text: string) => {
         Fs.writeFileSync(Path.join(dir, name), text)
         return Path.join(dir, name)

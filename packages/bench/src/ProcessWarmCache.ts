@@ -24,8 +24,8 @@ import {
   require,
   runOnce,
   type Sample,
-  usagePreload,
-  workspaceRoot
+  scratchDirectory,
+  usagePreload
 } from "./Processes.js"
 
 type Contender = AnyContender<"official" | "cli">
@@ -44,14 +44,8 @@ export const benchmark: Benchmark = {
     Effect.scoped(Effect.gen(function*() {
       const warmupRounds = quick ? 0 : 1
       const rounds = quick ? 2 : 15
-      const root = workspaceRoot()
       const bin = cliBin()
-      const buildDir = Path.join(root, "packages", "bench", "build")
-      Fs.mkdirSync(buildDir, { recursive: true })
-      const dir = yield* Effect.acquireRelease(
-        Effect.sync(() => Fs.mkdtempSync(Path.join(buildDir, "process-warm-cache-"))),
-        (dir) => Effect.sync(() => Fs.rmSync(dir, { recursive: true, force: true }))
-      )
+      const dir = yield* scratchDirectory("process-warm-cache-")
       const preload = Path.join(dir, "usage.cjs")
       Fs.writeFileSync(preload, usagePreload)
       const official = Path.join(dir, "official.cjs")

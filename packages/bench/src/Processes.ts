@@ -26,6 +26,22 @@ export const workspaceRoot = (): string => {
   return dir
 }
 
+/**
+ * A new directory under packages/bench/build, removed with the scope: there the benchmarks write their scripts, and a
+ * program in it resolves the built `@kaltura-effect/*` packages and `effect` through packages/bench/node_modules, as
+ * from an installed project's node_modules.
+ */
+export const scratchDirectory = (prefix: string) => {
+  const buildDir = Path.join(workspaceRoot(), "packages", "bench", "build")
+  return Effect.acquireRelease(
+    Effect.sync(() => {
+      Fs.mkdirSync(buildDir, { recursive: true })
+      return Fs.mkdtempSync(Path.join(buildDir, prefix))
+    }),
+    (dir) => Effect.sync(() => Fs.rmSync(dir, { recursive: true, force: true }))
+  )
+}
+
 /** The CLI's shipped bin, as its package.json names it. */
 export const cliBin = (): string => {
   const manifest = require.resolve("@kaltura-effect/cli/package.json")
