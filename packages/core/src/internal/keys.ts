@@ -22,21 +22,25 @@ const digestOf = (token: Redacted.Redacted<string>): string => {
   return digest
 }
 
-/** The identity of validated settings. */
+/**
+ * Every setting that changes which KS the server issues: `[serviceUrl, partnerId, widgetId, appTokenId, hashType,
+ * userId|null, sessionType|null, sessionPrivileges|null, expiry|null]`.
+ */
+const serverFieldsOf = (settings: KalturaSettings) => [
+  settings.serviceUrl,
+  settings.partnerId,
+  settings.widgetId,
+  settings.appTokenId,
+  settings.hashType,
+  Option.getOrNull(settings.userId),
+  Option.getOrNull(settings.sessionType),
+  Option.getOrNull(settings.sessionPrivileges),
+  Option.getOrNull(settings.expiry)
+]
+
+/** The identity of validated settings: the server's fields, the client tag and the token's digest. */
 export const identityOf = (settings: KalturaSettings): string =>
-  JSON.stringify([
-    settings.serviceUrl,
-    settings.partnerId,
-    settings.widgetId,
-    settings.appTokenId,
-    settings.hashType,
-    Option.getOrNull(settings.userId),
-    Option.getOrNull(settings.sessionType),
-    Option.getOrNull(settings.expiry),
-    Option.getOrNull(settings.sessionPrivileges),
-    settings.clientTag,
-    digestOf(settings.token)
-  ])
+  JSON.stringify([...serverFieldsOf(settings), settings.clientTag, digestOf(settings.token)])
 
 /**
  * The identity of a stored session (`SessionStore`): every setting that changes which KS the server issues, in the
@@ -46,18 +50,7 @@ export const identityOf = (settings: KalturaSettings): string =>
  * `[serviceUrl, partnerId, widgetId, appTokenId, hashType, userId|null, sessionType|null, sessionPrivileges|null,
  * expiry|null]`
  */
-export const storeIdentityOf = (settings: KalturaSettings): string =>
-  JSON.stringify([
-    settings.serviceUrl,
-    settings.partnerId,
-    settings.widgetId,
-    settings.appTokenId,
-    settings.hashType,
-    Option.getOrNull(settings.userId),
-    Option.getOrNull(settings.sessionType),
-    Option.getOrNull(settings.sessionPrivileges),
-    Option.getOrNull(settings.expiry)
-  ])
+export const storeIdentityOf = (settings: KalturaSettings): string => JSON.stringify(serverFieldsOf(settings))
 
 /** The fields of a key that its identity depends on. */
 const keyFields = [
