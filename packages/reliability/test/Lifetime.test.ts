@@ -9,10 +9,10 @@ import { Chunk, Clock, Context, Effect, Fiber, Layer, Redacted, TestClock } from
 import * as ChildProcess from "node:child_process"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import { fileURLToPath } from "node:url"
 import * as V8 from "node:v8"
 import * as Vm from "node:vm"
 import * as Capture from "./utils/capture.js"
+import { bundleFixture } from "./utils/children.js"
 import * as Memory from "./utils/memory.js"
 import { classify, tally } from "./utils/support.js"
 
@@ -37,8 +37,6 @@ const heapUsed = () => {
   gc()
   return process.memoryUsage().heapUsed
 }
-
-const here = Path.dirname(fileURLToPath(import.meta.url))
 
 describe("lifetime", () => {
   it.effect(
@@ -213,20 +211,9 @@ describe("lifetime", () => {
   it.live("after the layer is released the process exits by itself, at once", () =>
     Effect.gen(function*() {
       const started = performance.now()
-      const esbuild = yield* Effect.promise(() => import("esbuild"))
-      const outfile = Path.join(Os.tmpdir(), `kaltura-scope-exit-${process.pid}.mjs`)
-      yield* Effect.promise(() =>
-        esbuild.build({
-          entryPoints: [Path.join(here, "fixtures", "scope-exit.ts")],
-          bundle: true,
-          platform: "node",
-          format: "esm",
-          target: "node20",
-          conditions: ["source"],
-          outfile,
-          logLevel: "silent",
-          banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" }
-        })
+      const outfile = yield* bundleFixture(
+        "scope-exit",
+        Path.join(Os.tmpdir(), `kaltura-scope-exit-${process.pid}.mjs`)
       )
       const run = (args: ReadonlyArray<string>) =>
         Effect.async<{ readonly code: number | null; readonly releasedToExit: number; readonly output: string }>(

@@ -5,12 +5,12 @@
  * session, a miss, `false` or a lease.
  */
 import { afterAll, assert, describe, it } from "@effect/vitest"
-import { KalturaConfig, KalturaMetrics, SessionStore } from "@kaltura-effect/core"
+import { KalturaConfig, SessionStore } from "@kaltura-effect/core"
 import { FileSessionStore } from "@kaltura-effect/node"
 import { RedisSessionStore } from "@kaltura-effect/redis"
 import { Results } from "@kaltura-effect/reliability"
 import { RedisServer } from "@kaltura-effect/testing"
-import { Effect, Exit, Metric, Option, Redacted } from "effect"
+import { Effect, Exit, Option, Redacted } from "effect"
 import { Redis } from "ioredis"
 import * as ChildProcess from "node:child_process"
 import * as Crypto from "node:crypto"
@@ -19,6 +19,7 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
 import * as Capture from "./utils/capture.js"
+import { increase, storeErrors } from "./utils/children.js"
 import * as Secrets from "./utils/secrets.js"
 import { classify, prng, tally } from "./utils/support.js"
 import { tamperings } from "./utils/tamperings.js"
@@ -61,24 +62,6 @@ const sessionOf = (
   widget: { ks: Redacted.make(WIDGET_KS), expiry: 86400, obtainedAt: Date.now(), validUntil: Date.now() + 86_000_000 }
 })
 
-const errorsByOperation = (store: string) =>
-  Effect.map(
-    Effect.forEach(
-      ["read", "write", "delete", "lease", "release", "clear", "open"],
-      (operation) =>
-        Effect.map(
-          Metric.value(
-            Metric.tagged(Metric.tagged(KalturaMetrics.sessionStoreErrors, "store", store), "operation", operation)
-          ),
-          (state) => [operation, state.count] as const
-        )
-    ),
-    (entries) => Object.fromEntries(entries.filter(([, n]) => n > 0))
-  )
-
-const diff = (after: Record<string, number>, before: Record<string, number>) =>
-  Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v - (before[k] ?? 0)]).filter(([, v]) => v !== 0))
-
 const scannerWith = (kss: Iterable<string>) => {
   const scanner = new Secrets.Scanner()
   scanner.add("app token", TOKEN)
@@ -115,7 +98,7 @@ describe("part 9: the session store", () => {
       const DOWN_AT = 2_500
       const UP_AT = 5_000
       const WORKERS = 12
-      const before = yield* errorsByOperation("redis")
+      const before = yield* storeErrors("redis")
       const created = yield* RedisSessionStore.make({ url: server.url }, { timeout: `${TIMEOUT} millis` })
       const own = yield* Effect.acquireRelease(
         Effect.sync(() => {
@@ -197,7 +180,7 @@ describe("part 9: the session store", () => {
         discard: true
       })
       watch.stop()
-      const errors = diff(yield* errorsByOperation("redis"), before)
+      const errors = increase(yield* storeErrors("redis"), before)
       const scanner = scannerWith(kss)
       scanner.scanAll(capture.texts())
       const warnings = capture.logLevels.get("WARN") ?? 0
@@ -273,7 +256,7 @@ describe("part 9: the session store", () => {
       let served = 0
       let notReplaced = 0
       let defects = 0
-      const before = { file: yield* errorsByOperation("file"), redis: yield* errorsByOperation("redis") }
+      const before = { file: yield* storeErrors("file"), redis: yield* storeErrors("redis") }
       for (const [, tamper] of tamperings) {
         for (const kind of ["file", "redis"] as const) {
           const store = stores[kind]
@@ -299,8 +282,8 @@ describe("part 9: the session store", () => {
         }
       }
       const errors = {
-        file: diff(yield* errorsByOperation("file"), before.file),
-        redis: diff(yield* errorsByOperation("redis"), before.redis)
+        file: increase(yield* storeErrors("file"), before.file),
+        redis: increase(yield* storeErrors("redis"), before.redis)
       }
       const scanner = scannerWith([ks])
       scanner.scanAll(capture.texts())
@@ -465,7 +448,7 @@ describe("part 9: the session store", () => {
       const store = yield* FileSessionStore.make({ directory, timeout: "5 seconds" })
       const ks = (expiry: number) =>
         `djJ8MTIzNDV8${Buffer.from(`reliability-store-ks-${expiry}-padding-padding`).toString("base64")}`
-      const before = yield* errorsByOperation("file")
+      const before = yield* storeErrors("file")
       let base = Math.floor(Date.now() / 1000) + 3_600
       let corrupt = 0
       let backwards = 0
@@ -524,7 +507,7 @@ describe("part 9: the session store", () => {
         previous = next
         base = next + 1
       }
-      const errors = diff(yield* errorsByOperation("file"), before)
+      const errors = increase(yield* storeErrors("file"), before)
       const scanner = scannerWith([])
       scanner.scanAll(capture.texts())
       Results.record({

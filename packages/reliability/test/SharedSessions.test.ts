@@ -5,12 +5,12 @@
  * cache files between CLI runs. The store never costs a caller its KS, and never serves a KS it should not.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { AppTokenSession, KalturaMetrics } from "@kaltura-effect/core"
+import { AppTokenSession } from "@kaltura-effect/core"
 import { NodeAppToken } from "@kaltura-effect/node"
 import { RedisSessionStore } from "@kaltura-effect/redis"
 import { Results } from "@kaltura-effect/reliability"
 import { FakeKaltura, FakeKalturaFault, RedisServer } from "@kaltura-effect/testing"
-import { Context, Effect, Exit, Layer, Metric, Option, Redacted } from "effect"
+import { Context, Effect, Exit, Layer, Option, Redacted } from "effect"
 import { Redis } from "ioredis"
 import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
@@ -18,6 +18,7 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
 import * as Capture from "./utils/capture.js"
+import { bundleFixture, increase, storeErrors } from "./utils/children.js"
 import * as Secrets from "./utils/secrets.js"
 import { classify, optionsFor, tally } from "./utils/support.js"
 import { tamperings } from "./utils/tamperings.js"
@@ -180,42 +181,9 @@ const atRest = (dir: string | undefined, redisUrl: string | undefined) =>
 /** The child script of the SIGKILL test, bundled once (ioredis included, so it runs from a temporary directory). */
 const sharedSessionScript = Effect.gen(function*() {
   if (bundled !== undefined) return bundled
-  const esbuild = yield* Effect.promise(() => import("esbuild"))
-  const outfile = Path.join(tempDirectory(), "shared-session.mjs")
-  yield* Effect.promise(() =>
-    esbuild.build({
-      entryPoints: [Path.join(here, "fixtures", "shared-session.ts")],
-      bundle: true,
-      platform: "node",
-      format: "esm",
-      target: "node20",
-      conditions: ["source"],
-      outfile,
-      logLevel: "silent",
-      banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" }
-    })
-  )
-  bundled = outfile
-  return outfile
+  bundled = yield* bundleFixture("shared-session", Path.join(tempDirectory(), "shared-session.mjs"))
+  return bundled
 })
-
-const errorsByOperation = (store: string) =>
-  Effect.map(
-    Effect.forEach(
-      ["read", "write", "delete", "lease", "release", "clear", "open"],
-      (operation) =>
-        Effect.map(
-          Metric.value(
-            Metric.tagged(Metric.tagged(KalturaMetrics.sessionStoreErrors, "store", store), "operation", operation)
-          ),
-          (state) => [operation, state.count] as const
-        )
-    ),
-    (entries) => Object.fromEntries(entries)
-  )
-
-const diff = (after: Record<string, number>, before: Record<string, number>): Record<string, number> =>
-  Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v - (before[k] ?? 0)]).filter(([, v]) => v !== 0))
 
 describe("part 10: shared sessions through the lifecycle and the CLI", () => {
   it.live("the lease holder killed with SIGKILL mid-refresh: the others get a KS within the lease plus one acquisition", () =>
@@ -474,7 +442,7 @@ describe("part 10: shared sessions through the lifecycle and the CLI", () => {
       // 6-second sessions: each one refreshed 3 to 3.6 s after it was obtained, so refreshes happen in every phase
       const token = yield* fake.seedAppToken({ hashType: "SHA256", sessionDuration: 6 })
       const server = yield* RedisServer.make()
-      const before = yield* errorsByOperation("redis")
+      const before = yield* storeErrors("redis")
       const identities = [
         { name: "token", userId: "" },
         { name: "a user", userId: "soak-user@example.com" }
@@ -560,7 +528,7 @@ describe("part 10: shared sessions through the lifecycle and the CLI", () => {
         const t = entry.time - wallT0
         byPhase.add(t < DOWN_AT ? "up" : t < UP_AT ? "down" : "back")
       }
-      const errors = diff(yield* errorsByOperation("redis"), before)
+      const errors = increase(yield* storeErrors("redis"), before)
       const scanner = new Secrets.Scanner()
       Secrets.learnFromLog(scanner, log, [token])
       scanner.scanAll(capture.texts())
