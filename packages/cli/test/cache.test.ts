@@ -10,7 +10,7 @@ import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { assertBuilt, type Result, run, runNow } from "./harness.js"
+import { assertBuilt, closedPort, type Result, run, runNow } from "./harness.js"
 
 let scope: Scope.CloseableScope
 let fake: FakeKaltura.Service
@@ -301,16 +301,3 @@ describe("kaltura-apptoken's session cache", () => {
     expect(bad.stderr).toContain("--redis")
   }, 60_000)
 })
-
-/** A loopback port nothing listens on. */
-const closedPort = async () => {
-  const Net = await import("node:net")
-  return new Promise<number>((resolve, reject) => {
-    const server = Net.createServer()
-    server.on("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const port = (server.address() as { port: number }).port
-      server.close(() => resolve(port))
-    })
-  })
-}

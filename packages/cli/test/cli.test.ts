@@ -9,112 +9,33 @@ import { Effect, Exit, Option, Scope } from "effect"
 import { spawn } from "node:child_process"
 import { createHash } from "node:crypto"
 import * as Fs from "node:fs"
-import * as Net from "node:net"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import {
+  type Allowed,
+  assertBuilt,
+  bin,
+  childEnv,
+  closedPort,
+  expectFailure,
+  recorded,
+  type Result,
+  run as runBin,
+  runNow as runBinNow,
+  type RunOptions
+} from "./harness.js"
 
-/** Exactly the file that is published as the bin. */
-const bin = Path.resolve(
-  import.meta.dirname,
-  "..",
-  JSON.parse(Fs.readFileSync(Path.resolve(import.meta.dirname, "../package.json"), "utf8")).bin["kaltura-apptoken"]
-)
-
-interface Result {
-  readonly code: number | null
-  readonly signal: NodeJS.Signals | null
-  readonly stdout: string
-  readonly stderr: string
-}
-
-/** What an output may contain by design. */
-type Allowed = "ks" | "hash" | "token"
-
-interface Recorded {
-  readonly args: ReadonlyArray<string>
-  readonly stream: "stdout" | "stderr"
-  readonly text: string
-  readonly allowed: ReadonlyArray<Allowed>
-}
-
-const recorded: Array<Recorded> = []
 /** Tokens seeded by `fake-server` subprocesses: by-design output of that command only. */
 const extraTokens: Array<string> = []
 
-/** The environment of every run: this process's, without any KALTURA_* variable, plus `env`. */
-const baseEnv = (env: Record<string, string | undefined>) => {
-  const result: Record<string, string> = {}
-  for (const [name, value] of Object.entries(process.env)) {
-    if (!name.startsWith("KALTURA_") && value !== undefined) result[name] = value
-  }
-  result.NO_COLOR = "1"
-  // these runs are about the flow itself: no session cache unless a test asks for one (cache.test.ts does)
-  result.KALTURA_CACHE = "off"
-  for (const [name, value] of Object.entries(env)) {
-    if (value !== undefined) result[name] = value
-  }
-  return result
-}
-
-/** At most this many runs at once: each start costs about a second of CPU, and CI machines have few cores. */
-const maxConcurrent = Math.max(2, Math.min(4, Os.availableParallelism()))
-let active = 0
-const queue: Array<() => void> = []
-const limited = async <A>(task: () => Promise<A>): Promise<A> => {
-  if (active >= maxConcurrent) await new Promise<void>((resolve) => queue.push(resolve))
-  active++
-  try {
-    return await task()
-  } finally {
-    active--
-    queue.shift()?.()
-  }
-}
-
-interface RunOptions {
-  readonly env?: Record<string, string | undefined>
-  readonly timeout?: number
-  readonly allowed?: ReadonlyArray<Allowed>
-}
-
-/** Runs the bin; kills it and fails after `timeout` ms. `allowed` says what its stdout may contain. */
-const run = (args: ReadonlyArray<string>, options: RunOptions = {}): Promise<Result> =>
-  limited(() => runNow(args, options))
-
-const runNow = (args: ReadonlyArray<string>, options: RunOptions = {}): Promise<Result> =>
-  new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { env: baseEnv(options.env ?? {}), stdio: "pipe" })
-    let stdout = ""
-    let stderr = ""
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk))
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk))
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL")
-      reject(new Error(`kaltura-apptoken ${args.join(" ")} did not exit within ${options.timeout ?? 15_000} ms`))
-    }, options.timeout ?? 15_000)
-    child.on("error", reject)
-    child.on("close", (code, signal) => {
-      clearTimeout(timer)
-      recorded.push({ args, stream: "stdout", text: stdout, allowed: options.allowed ?? [] })
-      recorded.push({ args, stream: "stderr", text: stderr, allowed: [] })
-      resolve({ code, signal, stdout, stderr })
-    })
-  })
-
-/** Asserts the usual shape of a failure: the exit code and exactly one clean line on stderr, nothing on stdout. */
-const expectFailure = (result: Result, code: number, ...mentions: ReadonlyArray<string | RegExp>) => {
-  expect(result.code, result.stderr).toBe(code)
-  expect(result.stdout).toBe("")
-  const lines = result.stderr.split("\n").filter((line) => line !== "")
-  expect(lines, result.stderr).toHaveLength(1)
-  expect(lines[0]).toMatch(/^kaltura-apptoken: \S/)
-  expect(result.stderr).not.toMatch(/\n\s+at |Error:|\{"_id"|FiberFailure/)
-  for (const mention of mentions) {
-    if (typeof mention === "string") expect(lines[0]).toContain(mention)
-    else expect(lines[0]).toMatch(mention)
-  }
-}
+/** These runs are about the flow itself: no session cache unless a test asks for one (cache.test.ts does). */
+const withoutCache = (options: RunOptions = {}): RunOptions => ({
+  ...options,
+  env: { KALTURA_CACHE: "off", ...options.env }
+})
+const run = (args: ReadonlyArray<string>, options?: RunOptions) => runBin(args, withoutCache(options))
+const runNow = (args: ReadonlyArray<string>, options?: RunOptions) => runBinNow(args, withoutCache(options))
 
 // ---------------------------------------------------------------------------------------------------------
 // the fake server, in this process
@@ -130,21 +51,8 @@ let unreachable: Promise<Result>
 const runEffect = <A>(effect: Effect.Effect<A>) => Effect.runPromise(effect)
 const requestCount = () => runEffect(Effect.map(fake.requests, (log) => log.length))
 
-/** A loopback port that nothing listens on. */
-const closedPort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = Net.createServer()
-    server.on("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const port = (server.address() as Net.AddressInfo).port
-      server.close(() => resolve(port))
-    })
-  })
-
 beforeAll(async () => {
-  if (!Fs.existsSync(bin)) {
-    throw new Error(`${bin} is missing: run \`pnpm build\` first (the root \`pnpm test\` does)`)
-  }
+  assertBuilt()
   scope = await Effect.runPromise(Scope.make())
   fake = await Effect.runPromise(Scope.extend(FakeKaltura.make({ liveClock: true }), scope))
   token = await runEffect(fake.seedAppToken({ hashType: "SHA256" }))
@@ -415,7 +323,7 @@ describe("kaltura-apptoken", () => {
 
   it("fake-server: one JSON line on start, serves the flow, exits 0 on SIGTERM", async () => {
     const child = spawn(process.execPath, [bin, "fake-server", "--partner-id", "4242", "--hash-type", "sha1"], {
-      env: baseEnv({}),
+      env: childEnv({}),
       stdio: "pipe"
     })
     let stdout = ""
@@ -453,7 +361,6 @@ describe("kaltura-apptoken", () => {
       })
       expect(session.code, session.stderr).toBe(0)
       expect(JSON.parse(session.stdout).partnerId).toBe(4242)
-      recorded.push({ args: ["fake-server"], stream: "stdout", text: stdout, allowed: ["token"] })
       child.kill("SIGTERM")
       const code = await Promise.race([
         closed,
@@ -462,7 +369,7 @@ describe("kaltura-apptoken", () => {
       expect(code).toBe(0)
       expect(stdout.trim().split("\n")).toHaveLength(1)
       expect(stderr).toBe("")
-      recorded.push({ args: ["fake-server"], stream: "stderr", text: stderr, allowed: [] })
+      recorded.push({ args: ["fake-server"], code: 0, stdout, stderr, allowed: ["token"] })
       extraTokens.push(started.token)
     } finally {
       child.kill("SIGKILL")
@@ -502,8 +409,12 @@ describe("kaltura-apptoken", () => {
     }
     expect(kses.size).toBeGreaterThan(5)
     const tokens = [token.token, ...extraTokens]
-    expect(recorded.length).toBeGreaterThan(40)
-    for (const output of recorded) {
+    const outputs = recorded.flatMap((run) => [
+      { stream: "stdout", args: run.args, text: run.stdout, allowed: run.allowed },
+      { stream: "stderr", args: run.args, text: run.stderr, allowed: [] as ReadonlyArray<Allowed> }
+    ])
+    expect(outputs.length).toBeGreaterThan(40)
+    for (const output of outputs) {
       const where = `${output.stream} of kaltura-apptoken ${output.args.join(" ")}`
       if (!output.allowed.includes("token")) {
         for (const secret of tokens) expect(output.text.includes(secret), `token in ${where}`).toBe(false)

@@ -6,11 +6,10 @@
 import { FakeKaltura } from "@kaltura-effect/testing"
 import { Effect, Exit, Scope } from "effect"
 import * as Fs from "node:fs"
-import * as Net from "node:net"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { assertBuilt, recorded, type Result, run } from "./harness.js"
+import { assertBuilt, closedPort, recorded, type Result, run } from "./harness.js"
 
 let scope: Scope.CloseableScope
 let fake: FakeKaltura.Service
@@ -20,17 +19,6 @@ let tmp: string
 
 const runEffect = <A>(effect: Effect.Effect<A>) => Effect.runPromise(effect)
 const requestCount = () => runEffect(Effect.map(fake.requests, (log) => log.length))
-
-/** A loopback port that nothing listens on. */
-const closedPort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = Net.createServer()
-    server.on("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const port = (server.address() as Net.AddressInfo).port
-      server.close(() => resolve(port))
-    })
-  })
 
 beforeAll(async () => {
   assertBuilt()

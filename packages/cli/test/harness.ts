@@ -4,6 +4,7 @@
  */
 import { spawn } from "node:child_process"
 import * as Fs from "node:fs"
+import * as Net from "node:net"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { expect } from "vitest"
@@ -26,8 +27,16 @@ export interface Result {
   readonly stderr: string
 }
 
-/** The environment of every run: this process's, without any KALTURA_* variable, plus `env`. */
-const baseEnv = (env: Record<string, string | undefined>) => {
+/** What a run's stdout may contain by design (its stderr, nothing). */
+export type Allowed = "ks" | "hash" | "token"
+
+/** A run as recorded, for the tests that scan every output for secrets. */
+export interface Recorded extends Result {
+  readonly allowed: ReadonlyArray<Allowed>
+}
+
+/** The environment of every run: this process's, without any KALTURA_* variable, plus `env` (`undefined`: unset). */
+export const childEnv = (env: Record<string, string | undefined>) => {
   const result: Record<string, string> = {}
   for (const [name, value] of Object.entries(process.env)) {
     if (!name.startsWith("KALTURA_") && value !== undefined) result[name] = value
@@ -54,11 +63,13 @@ const limited = async <A>(task: () => Promise<A>): Promise<A> => {
 }
 
 /** Every run so far, in the order they ended. */
-export const recorded: Array<Result> = []
+export const recorded: Array<Recorded> = []
 
 export interface RunOptions {
   readonly env?: Record<string, string | undefined>
   readonly timeout?: number
+  /** What its stdout may contain by design. */
+  readonly allowed?: ReadonlyArray<Allowed>
 }
 
 /** Runs the bin with `args`, a few runs at a time; kills it and fails after `timeout` ms. */
@@ -68,7 +79,7 @@ export const run = (args: ReadonlyArray<string>, options: RunOptions = {}): Prom
 /** Runs the bin with `args` at once, however many other runs there are (for tests of processes starting together). */
 export const runNow = (args: ReadonlyArray<string>, options: RunOptions = {}): Promise<Result> =>
   new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { env: baseEnv(options.env ?? {}), stdio: "pipe" })
+    const child = spawn(process.execPath, [bin, ...args], { env: childEnv(options.env ?? {}), stdio: "pipe" })
     let stdout = ""
     let stderr = ""
     child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk))
@@ -80,7 +91,8 @@ export const runNow = (args: ReadonlyArray<string>, options: RunOptions = {}): P
     child.on("error", reject)
     child.on("close", (code) => {
       clearTimeout(timer)
-      const result = { args, code, stdout, stderr }
+      // the same object as recorded, so that a test can tell its runs apart in `recorded`
+      const result: Recorded = { args, code, stdout, stderr, allowed: options.allowed ?? [] }
       recorded.push(result)
       resolve(result)
     })
@@ -99,3 +111,14 @@ export const expectFailure = (result: Result, code: number, ...mentions: Readonl
     else expect(lines[0]).toMatch(mention)
   }
 }
+
+/** A loopback port that nothing listens on. */
+export const closedPort = () =>
+  new Promise<number>((resolve, reject) => {
+    const server = Net.createServer()
+    server.on("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const port = (server.address() as Net.AddressInfo).port
+      server.close(() => resolve(port))
+    })
+  })
