@@ -5,11 +5,11 @@
  * @internal
  */
 import * as Options from "@effect/cli/Options"
-import * as FileSystem from "@effect/platform/FileSystem"
+import type * as FileSystem from "@effect/platform/FileSystem"
 import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
-import * as Redacted from "effect/Redacted"
-import { CliInputError } from "./settings.js"
+import type * as Option from "effect/Option"
+import type * as Redacted from "effect/Redacted"
+import { CliInputError, readSecret } from "./settings.js"
 
 /** @internal the admin secret's sources (`AppTokenAdmin.adminSecretEnv`, repeated so that core loads only when used) */
 export const adminSecretSpec = {
@@ -53,31 +53,7 @@ export const refuseAdminSecretFlag = (args: ReadonlyArray<string>): CliInputErro
 export const readAdminSecret = (
   file: Option.Option<string>
 ): Effect.Effect<Redacted.Redacted<string> | undefined, CliInputError, FileSystem.FileSystem> =>
-  Effect.gen(function*() {
-    if (Option.isSome(file)) {
-      const fs = yield* FileSystem.FileSystem
-      const content = yield* fs.readFileString(file.value).pipe(
-        Effect.mapError((error) =>
-          new CliInputError({
-            message: `cannot read --${adminSecretSpec.flag} ${JSON.stringify(file.value)} (${
-              error._tag === "SystemError" ? error.reason : "not a text file"
-            }): expected a file holding ${adminSecretSpec.expected}`
-          })
-        )
-      )
-      const secret = content.trim()
-      if (secret === "") {
-        return yield* new CliInputError({
-          message: `--${adminSecretSpec.flag} ${
-            JSON.stringify(file.value)
-          } is empty: expected ${adminSecretSpec.expected}`
-        })
-      }
-      return Redacted.make(secret)
-    }
-    const value = process.env[adminSecretSpec.env]?.trim()
-    return value === undefined || value === "" ? undefined : Redacted.make(value)
-  })
+  readSecret(adminSecretSpec, file)
 
 /**
  * {@link readAdminSecret}, failing when neither source is set.

@@ -194,6 +194,40 @@ export const normaliseHashType = (text: string): KalturaConfig.HashType =>
   text.trim().toUpperCase() as KalturaConfig.HashType
 
 /**
+ * Reads a secret that has no flag of its own: from the file of `--<spec.flag>` (trimmed) if given, else from the
+ * variable `spec.env` (trimmed), else `undefined`. A file that cannot be read, or is empty, is bad input.
+ *
+ * @internal
+ */
+export const readSecret = (
+  spec: { readonly flag: string; readonly env: string; readonly expected: string },
+  file: Option.Option<string>
+): Effect.Effect<Redacted.Redacted<string> | undefined, CliInputError, FileSystem.FileSystem> =>
+  Effect.gen(function*() {
+    if (Option.isSome(file)) {
+      const fs = yield* FileSystem.FileSystem
+      const content = yield* fs.readFileString(file.value).pipe(
+        Effect.mapError((error) =>
+          new CliInputError({
+            message: `cannot read --${spec.flag} ${JSON.stringify(file.value)} (${
+              error._tag === "SystemError" ? error.reason : "not a text file"
+            }): expected a file holding ${spec.expected}`
+          })
+        )
+      )
+      const secret = content.trim()
+      if (secret === "") {
+        return yield* new CliInputError({
+          message: `--${spec.flag} ${JSON.stringify(file.value)} is empty: expected ${spec.expected}`
+        })
+      }
+      return Redacted.make(secret)
+    }
+    const value = process.env[spec.env]?.trim()
+    return value === undefined || value === "" ? undefined : Redacted.make(value)
+  })
+
+/**
  * Reads the App Token: `--token-file PATH` (trimmed) if given, else `KALTURA_APP_TOKEN` (trimmed).
  *
  * @internal
@@ -201,35 +235,15 @@ export const normaliseHashType = (text: string): KalturaConfig.HashType =>
 export const readToken = (
   tokenFile: Option.Option<string>
 ): Effect.Effect<Redacted.Redacted<string>, CliInputError, FileSystem.FileSystem> =>
-  Effect.gen(function*() {
-    if (Option.isSome(tokenFile)) {
-      const fs = yield* FileSystem.FileSystem
-      const content = yield* fs.readFileString(tokenFile.value).pipe(
-        Effect.mapError((error) =>
-          new CliInputError({
-            message: `cannot read --${tokenSpec.flag} ${JSON.stringify(tokenFile.value)} (${
-              error._tag === "SystemError" ? error.reason : "not a text file"
-            }): expected a file holding ${tokenSpec.expected}`
-          })
-        )
-      )
-      const token = content.trim()
-      if (token === "") {
-        return yield* new CliInputError({
-          message: `--${tokenSpec.flag} ${JSON.stringify(tokenFile.value)} is empty: expected ${tokenSpec.expected}`
+  Effect.flatMap(readSecret(tokenSpec, tokenFile), (token) =>
+    token === undefined
+      ? Effect.fail(
+        new CliInputError({
+          message: `missing app token: set ${tokenSpec.env} or pass --${tokenSpec.flag} PATH ` +
+            `(it has no flag of its own, it is a secret): expected ${tokenSpec.expected}`
         })
-      }
-      return Redacted.make(token)
-    }
-    const value = process.env[tokenSpec.env]?.trim()
-    if (value === undefined || value === "") {
-      return yield* new CliInputError({
-        message: `missing app token: set ${tokenSpec.env} or pass --${tokenSpec.flag} PATH ` +
-          `(it has no flag of its own, it is a secret): expected ${tokenSpec.expected}`
-      })
-    }
-    return Redacted.make(value)
-  })
+      )
+      : Effect.succeed(token))
 
 /**
  * Merges flags and environment into `KalturaConfig.Options`. Only presence is checked here; every value
